@@ -1,0 +1,296 @@
+"""The network: a stack of :class:`~deltaprop.layers.Dense` layers and the BP algorithm.
+
+Forward pass (正向传播): each layer computes z = a_prev W^T + b and a = f(z), keeping both.
+Backward pass (反向传播), from the output layer back:
+
+    delta^(L) = dC/dz^(L)                                   (case 1: the output layer)
+    delta^(l) = f'(z^(l)) * (delta^(l+1) @ W^(l+1))         (case 2: a hidden layer)
+    dC/dW^(l) = delta^(l)^T a^(l-1),   dC/db^(l) = sum_i delta^(l)_i
+
+C is the loss averaged over the batch, plus lambda/2 sum ||W||^2 when an L2 penalty is asked for.
+"""
+import copy
+
+import numpy as np
+
+from .activations import get_activation
+from .errors import ConfigError, DataError, ShapeError, choose
+from .layers import INITIALIZERS, Dense
+from .losses import check_pair, get_loss, output_delta
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def _dtype(dtype):
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    return np.dtype(choose("dtype", name, DTYPES))
+
+
+def _check_sizes(sizes):
+    if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
+        raise ConfigError(f"sizes must list at least 2 layer sizes (inputs, ..., outputs); received {sizes!r}")
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+            raise ConfigError(f"every layer size must be a positive integer; received {sizes!r}")
+
+
+class Network:
+    """A multilayer perceptron trained by backpropagation.
+
+    Parameters
+    ----------
+    sizes : list of int
+        Neurons per layer, inputs first: ``[4, 5, 3]`` is the seed's 4-5-3 Iris network.
+    activation : str or list of str
+        Activation of the hidden layers (one name for all, or one per hidden layer).
+    output_activation : str, optional
+        Activation of the output layer; defaults to ``activation``.
+    init : str
+        ``"uniform01"`` (the seed's random.random(), weights and biases in [0, 1)),
+        ``"glorot_uniform"`` (alias ``"xavier_uniform"``) or ``"he_normal"``.
+    seed : int or numpy Generator, optional
+        Makes the initial weights reproducible.
+    dtype : "float64" or "float32"
+        Kept end to end: inputs are cast once at the boundary, never upcast inside.
+    """
+
+    def __init__(self, sizes, activation="sigmoid", output_activation=None,
+                 init="glorot_uniform", seed=None, dtype="float64"):
+        _check_sizes(sizes)
+        n_hidden = len(sizes) - 2
+        hidden = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if len(hidden) != n_hidden:
+            raise ConfigError(f"expected {n_hidden} hidden activations for sizes {list(sizes)}; received {len(hidden)}")
+        acts = hidden + [output_activation or (activation if isinstance(activation, str) else "sigmoid")]
+        make = choose("initializer", init, INITIALIZERS)
+        rng = np.random.default_rng(seed)
+        dt = _dtype(dtype)
+        self.layers = []
+        for n_in, n_out, act in zip(sizes[:-1], sizes[1:], acts):
+            W, b = make(rng, int(n_out), int(n_in), dt)
+            self.layers.append(Dense(W, b, act))
+
+    @classmethod
+    def from_weights(cls, weights, biases, activations, dtype=None):
+        """Build a network from explicit parameters: ``weights[l]`` is (n_out, n_in), ``biases[l]`` (n_out,).
+
+        ``activations`` is one name for every layer or a list with one name per layer. The arrays
+        are copied (as float64 unless ``dtype`` says otherwise).
+        """
+        if len(weights) == 0 or len(weights) != len(biases):
+            raise ShapeError(f"expected one bias per weight matrix (at least one layer); "
+                             f"received {len(weights)} weight matrices and {len(biases)} biases")
+        acts = [activations] * len(weights) if isinstance(activations, str) else list(activations)
+        if len(acts) != len(weights):
+            raise ConfigError(f"expected {len(weights)} activations, one per layer; received {len(acts)}")
+        dt = _dtype(dtype or "float64")
+        net = cls.__new__(cls)
+        net.layers = []
+        for l, (W, b, act) in enumerate(zip(weights, biases, acts), start=1):
+            W = np.array(W, dtype=dt, ndmin=2)
+            b = np.array(b, dtype=dt).reshape(-1) if np.ndim(b) else np.full(W.shape[0], b, dt)
+            if b.shape != (W.shape[0],):
+                raise ShapeError(f"layer {l}: expected a bias of shape ({W.shape[0]},) for W of shape {W.shape}; received {b.shape}")
+            if l > 1 and W.shape[1] != net.layers[-1].n_out:
+                raise ShapeError(f"layer {l}: expected W with {net.layers[-1].n_out} columns (the outputs of layer {l - 1}); received shape {W.shape}")
+            if not (np.isfinite(W).all() and np.isfinite(b).all()):
+                raise DataError(f"layer {l}: weights and biases must be finite; received NaN or inf")
+            net.layers.append(Dense(W, b, act))
+        return net
+
+    # ---- what the network is -------------------------------------------------------------
+    @property
+    def weights(self):
+        """The live weight matrices, W[l] of shape (n_out, n_in)."""
+        return [layer.W for layer in self.layers]
+
+    @property
+    def biases(self):
+        """The live bias vectors, b[l] of shape (n_out,)."""
+        return [layer.b for layer in self.layers]
+
+    @property
+    def sizes(self):
+        return [self.layers[0].n_in] + [layer.n_out for layer in self.layers]
+
+    @property
+    def activations(self):
+        return [layer.activation.name for layer in self.layers]
+
+    @property
+    def dtype(self):
+        return self.layers[0].W.dtype
+
+    @property
+    def n_params(self):
+        return sum(layer.W.size + layer.b.size for layer in self.layers)
+
+    def __repr__(self):
+        arch = "-".join(map(str, self.sizes))
+        return f"Network({arch}, activations={self.activations}, dtype={self.dtype.name})"
+
+    def copy(self):
+        """A deep copy: parameters, frozen flags and recorded state."""
+        return copy.deepcopy(self)
+
+    def astype(self, dtype):
+        """A copy whose parameters are of ``dtype`` ("float32" or "float64")."""
+        net, dt = self.copy(), _dtype(dtype)
+        for layer in net.layers:
+            layer.W, layer.b = layer.W.astype(dt), layer.b.astype(dt)
+        return net
+
+    def freeze(self, layers=None, params=("W", "b")):
+        """Hold parameters fixed during updates (e.g. ``freeze(params="b")`` keeps every bias).
+
+        ``layers`` is a list of 1-based layer numbers (default: all). Gradients are still computed;
+        the optimizer just leaves the frozen arrays alone. ``unfreeze`` undoes it.
+        """
+        for layer in self._select(layers):
+            layer.frozen |= self._param_names(params)
+        return self
+
+    def unfreeze(self, layers=None, params=("W", "b")):
+        for layer in self._select(layers):
+            layer.frozen -= self._param_names(params)
+        return self
+
+    def _select(self, layers):
+        if layers is None:
+            return self.layers
+        numbers = [layers] if isinstance(layers, int) else list(layers)
+        bad = [n for n in numbers if not 1 <= n <= len(self.layers)]
+        if bad:
+            raise ConfigError(f"layer numbers run from 1 to {len(self.layers)}; received {bad}")
+        return [self.layers[n - 1] for n in numbers]
+
+    @staticmethod
+    def _param_names(params):
+        names = {params} if isinstance(params, str) else set(params)
+        if not names <= {"W", "b"}:
+            raise ConfigError(f"parameter names are 'W' and 'b'; received {sorted(names)}")
+        return names
+
+    # ---- checking what comes in ------------------------------------------------------------
+    def check_X(self, X):
+        """X as a (m, n_in) array of the network's dtype; a 1-D X is one sample."""
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise DataError(f"X must be numeric; received an array of dtype {X.dtype}")
+        X = np.atleast_2d(X).astype(self.dtype, copy=False)
+        if X.ndim != 2 or X.shape[1] != self.layers[0].n_in:
+            raise ShapeError(f"expected X of shape (m, {self.layers[0].n_in}); received {X.shape}")
+        if X.shape[0] == 0:
+            raise ShapeError("expected at least one sample in X; received 0 rows")
+        if not np.isfinite(X).all():
+            raise DataError("X contains NaN or inf; expected finite numbers")
+        return X
+
+    def check_Y(self, Y, m):
+        """Y as a (m, n_out) array of the network's dtype (a 1-D Y fits a single output)."""
+        Y = np.asarray(Y)
+        if Y.dtype.kind not in "biuf":
+            raise DataError(f"Y must be numeric; received an array of dtype {Y.dtype}")
+        n_out = self.layers[-1].n_out
+        Y = Y.astype(self.dtype, copy=False)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1) if n_out == 1 else Y.reshape(1, -1)
+        if Y.shape != (m, n_out):
+            raise ShapeError(f"expected Y of shape ({m}, {n_out}); received {Y.shape}")
+        if not np.isfinite(Y).all():
+            raise DataError("Y contains NaN or inf; expected finite numbers")
+        return Y
+
+    def resolve_loss(self, loss):
+        """The Loss object for ``loss``, refused if undefined on this network's outputs."""
+        loss = get_loss(loss)
+        check_pair(self.layers[-1].activation, loss)
+        return loss
+
+    # ---- the algorithm -----------------------------------------------------------------------
+    def forward(self, X):
+        """The last layer's activations, (m, n_out); every layer keeps its z and a."""
+        return self._forward(self.check_X(X))
+
+    def _forward(self, X):
+        a = X
+        for layer in self.layers:
+            a = layer.forward(a)
+        return a
+
+    def _cost(self, loss, Y, l2):
+        out = self.layers[-1]
+        C = float(loss.value(out.activation, out.z, out.a, Y).mean())
+        if l2:
+            C += 0.5 * l2 * sum(float((layer.W ** 2).sum()) for layer in self.layers)
+        return C
+
+    def loss(self, X, Y, loss="squared_error", l2=0.0):
+        """C = mean over the m samples of C_i, plus l2/2 * sum of squared weights (not biases)."""
+        loss = self.resolve_loss(loss)
+        X = self.check_X(X)
+        Y = self.check_Y(Y, len(X))
+        self._forward(X)
+        return self._cost(loss, Y, l2)
+
+    def backward(self, Y, loss="squared_error", l2=0.0):
+        """Backpropagate from the last forward pass; return [(dW, db), ...] for every layer."""
+        loss = self.resolve_loss(loss)
+        return self._backward(Y, loss, l2)
+
+    def _backward(self, Y, loss, l2=0.0):
+        out = self.layers[-1]
+        delta = output_delta(out.activation, loss, out.z, out.a, Y)  # case 1: output layer
+        for l in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[l]
+            grad_a_prev = layer.backward(delta, need_grad_a_prev=l > 0)
+            if l > 0:  # case 2: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1))
+                below = self.layers[l - 1]
+                delta = below.activation.backward(below.z, below.a, grad_a_prev)
+        if l2:
+            for layer in self.layers:
+                layer.dW += l2 * layer.W  # d/dW of l2/2 ||W||^2
+        return [(layer.dW, layer.db) for layer in self.layers]
+
+    def gradients(self, X, Y, loss="squared_error", l2=0.0):
+        """[(dW, db), ...]: dC/dW and dC/db of the mean loss over the batch, shapes of (W, b)."""
+        loss = self.resolve_loss(loss)
+        X = self.check_X(X)
+        Y = self.check_Y(Y, len(X))
+        self._forward(X)
+        return self._backward(Y, loss, l2)
+
+    def params_and_grads(self):
+        """(parameter, gradient) pairs of every parameter not frozen, for an optimizer."""
+        pairs = []
+        for layer in self.layers:
+            if "W" not in layer.frozen:
+                pairs.append((layer.W, layer.dW))
+            if "b" not in layer.frozen:
+                pairs.append((layer.b, layer.db))
+        return pairs
+
+    def train_step(self, X, Y, optimizer, loss="squared_error", l2=0.0):
+        """One step of gradient descent on the batch (X, Y); returns the loss before the step."""
+        loss = self.resolve_loss(loss)
+        X = self.check_X(X)
+        Y = self.check_Y(Y, len(X))
+        self._forward(X)
+        C = self._cost(loss, Y, l2)
+        self._backward(Y, loss, l2)
+        optimizer.step(self.params_and_grads())
+        return C
+
+    def predict(self, X):
+        """Alias of :meth:`forward`: the output activations for X."""
+        return self.forward(X)
+
+    def fit(self, X, Y, **kwargs):
+        """Train on (X, Y); see :func:`deltaprop.training.fit` for the arguments. Returns a History."""
+        from .training import fit
+        return fit(self, X, Y, **kwargs)
+
+    def explain(self, x, y, **kwargs):
+        """One forward/backward/update on a copy of the network, every number kept: a Trace."""
+        from .explain import explain
+        return explain(self, x, y, **kwargs)

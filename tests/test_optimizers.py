@@ -1,0 +1,73 @@
+"""Each optimizer's update recomputed from its textbook formula for a few steps."""
+import math
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+
+
+def _run(opt, grads):
+    p = np.array([1.0, -2.0, 0.5])
+    history = []
+    for g in grads:
+        opt.step([(p, g)])
+        history.append(p.copy())
+    return history
+
+
+GRADS = [np.array([0.3, -0.1, 0.2]), np.array([-0.5, 0.4, 0.1]), np.array([0.2, 0.2, -0.3]), np.array([0.1, 0.0, 0.05])]
+
+
+def test_sgd():
+    w = np.array([1.0, -2.0, 0.5])
+    for g, got in zip(GRADS, _run(dp.SGD(0.1), GRADS)):
+        w = w - 0.1 * g  # W <- W - eta grad W
+        np.testing.assert_allclose(got, w, rtol=1e-15)
+
+
+def test_momentum():
+    w, v = np.array([1.0, -2.0, 0.5]), np.zeros(3)
+    for g, got in zip(GRADS, _run(dp.Momentum(0.1, momentum=0.9), GRADS)):
+        v = 0.9 * v - 0.1 * g
+        w = w + v
+        np.testing.assert_allclose(got, w, rtol=1e-14)
+
+
+def test_nesterov():
+    w, v = np.array([1.0, -2.0, 0.5]), np.zeros(3)
+    for g, got in zip(GRADS, _run(dp.Nesterov(0.1, momentum=0.8), GRADS)):
+        v = 0.8 * v - 0.1 * g
+        w = w + 0.8 * v - 0.1 * g
+        np.testing.assert_allclose(got, w, rtol=1e-14)
+
+
+def test_adam():
+    w, m, s = np.array([1.0, -2.0, 0.5]), np.zeros(3), np.zeros(3)
+    b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.01
+    for t, (g, got) in enumerate(zip(GRADS, _run(dp.Adam(lr), GRADS)), start=1):
+        m = b1 * m + (1 - b1) * g
+        s = b2 * s + (1 - b2) * g * g
+        m_hat, s_hat = m / (1 - b1 ** t), s / (1 - b2 ** t)
+        w = w - lr * m_hat / (np.sqrt(s_hat) + eps)
+        np.testing.assert_allclose(got, w, rtol=1e-13)
+
+
+def test_momentum_zero_is_plain_sgd():
+    a = _run(dp.Momentum(0.1, momentum=0.0), GRADS)
+    b = _run(dp.SGD(0.1), GRADS)
+    np.testing.assert_allclose(a, b, rtol=1e-15)
+
+
+def test_update_is_in_place_and_keeps_float32():
+    p = np.ones(3, np.float32)
+    ref = p
+    dp.Adam(0.1).step([(p, np.full(3, 0.5, np.float32))])
+    assert ref is p and p.dtype == np.float32 and (p < 1).all()
+
+
+def test_get_optimizer_by_name():
+    opt = dp.get_optimizer("nesterov", 0.05, momentum=0.5)
+    assert isinstance(opt, dp.Nesterov) and opt.learning_rate == 0.05 and opt.momentum == 0.5
+    assert dp.get_optimizer("adam").learning_rate == pytest.approx(0.001)
+    assert math.isclose(dp.get_optimizer("sgd", 0.2).learning_rate, 0.2)
