@@ -1,0 +1,124 @@
+"""Callbacks: code that runs between epochs. Each sees the FitState (network, optimizer, history).
+
+- :class:`EarlyStopping` stops when a metric stops improving and restores the best weights.
+- :class:`Checkpoint` saves the model every N epochs (atomically).
+- :class:`ProgressBar` draws a bar on a terminal, or prints one summary line when not on one.
+"""
+import math
+import sys
+import time
+
+
+class Callback:
+    """Override any of these; ``state.stop = True`` ends training after the current epoch."""
+
+    def on_train_begin(self, state):
+        pass
+
+    def on_epoch_end(self, state, epoch, logs):
+        pass
+
+    def on_train_end(self, state):
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop after ``patience`` epochs without an improvement of at least ``min_delta`` in ``monitor``.
+
+    With ``restore_best_weights`` the network ends with the weights of its best epoch, however
+    training ended (patience ran out, the epochs ran out, or training was interrupted).
+    """
+
+    def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, mode="auto", restore_best_weights=True):
+        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        self.mode = mode if mode != "auto" else ("max" if "acc" in monitor or "r2" in monitor else "min")
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, state):
+        self.best, self.best_epoch, self.wait, self.best_params = math.inf, None, 0, None
+
+    def _score(self, logs):
+        if self.monitor not in logs:
+            from .errors import ConfigError
+            raise ConfigError(f"early stopping monitors {self.monitor!r}, which training does not record; "
+                              f"expected one of: {', '.join(sorted(logs))}")
+        value = logs[self.monitor]
+        return -value if self.mode == "max" else value
+
+    def on_epoch_end(self, state, epoch, logs):
+        score = self._score(logs)
+        if score < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = score, epoch, 0
+            if self.restore_best_weights:
+                self.best_params = [p.copy() for p in state.net.weights + state.net.biases]
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            state.stop = True
+            state.history.stopped_early = True
+            state.stop_reason = f"early stopping: no improvement in {self.monitor} for {self.patience} epochs"
+
+    def on_train_end(self, state):
+        if self.restore_best_weights and self.best_params is not None:
+            for p, saved in zip(state.net.weights + state.net.biases, self.best_params):
+                p[...] = saved
+            state.history.best_epoch = self.best_epoch
+
+
+class Checkpoint(Callback):
+    """Save the model (or network) to ``path`` every ``every`` epochs and when training ends."""
+
+    def __init__(self, path, every=1):
+        if not isinstance(every, int) or every < 1:
+            from .errors import ConfigError
+            raise ConfigError(f"checkpoint interval must be a positive number of epochs; received {every!r}")
+        self.path, self.every = path, every
+
+    def _save(self, state, epoch):
+        from .io import save_checkpoint
+        save_checkpoint(self.path, state, epoch)
+
+    def on_epoch_end(self, state, epoch, logs):
+        if epoch % self.every == 0:
+            self._save(state, epoch)
+
+    def on_train_end(self, state):
+        if state.history.epoch:
+            self._save(state, state.history.epoch[-1])
+
+
+class ProgressBar(Callback):
+    """A one-line bar on a terminal; a single summary line otherwise (verbose "auto")."""
+
+    def __init__(self, verbose="auto", stream=None):
+        self.stream = stream or sys.stderr
+        if verbose == "auto":
+            verbose = 2 if getattr(self.stream, "isatty", lambda: False)() else 1
+        self.verbose = verbose
+
+    def on_train_begin(self, state):
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, state, epoch, logs):
+        if self.verbose < 2:
+            return
+        width, done = 30, epoch / state.epochs
+        bar = "#" * int(width * done) + "-" * (width - int(width * done))
+        self.stream.write(f"\repoch {epoch:>{len(str(state.epochs))}}/{state.epochs} [{bar}] {_fmt(logs)}")
+        self.stream.flush()
+
+    def on_train_end(self, state):
+        if self.verbose < 1 or not state.history.epoch:
+            return
+        if self.verbose >= 2:
+            self.stream.write("\n")
+        logs = {k: v[-1] for k, v in state.history.history.items()}
+        took = time.perf_counter() - self.t0
+        self.stream.write(f"trained {state.history.epoch[-1]} epochs in {took:.2f} s: {_fmt(logs)}"
+                          f" ({state.history.stop_reason})\n")
+        self.stream.flush()
+
+
+def _fmt(logs):
+    keys = [k for k in ("loss", "accuracy", "rmse", "r2", "val_loss", "val_accuracy", "val_rmse", "val_r2") if k in logs]
+    return " ".join(f"{k} {logs[k]:.4f}" for k in keys)

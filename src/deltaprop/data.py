@@ -1,0 +1,280 @@
+"""Data: CSV files, arrays and DataFrames in; scaled, split, labelled arrays out.
+
+A :class:`Dataset` is features ``X`` (m, n) float64, raw targets ``y`` (m,) (class names as strings,
+or numbers), the feature names and the label name. The CSV reader reports problems with the file
+name and line number, because that is where a user has to look.
+"""
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from .errors import ConfigError, DataError, choose
+
+MAX_CSV_BYTES = 2 * 1024**3  # a CSV larger than this is almost certainly a mistake
+MAX_FIELD_CHARS = 1_000_000  # a single field this long means a broken file
+
+
+@dataclass
+class Dataset:
+    """Features, targets and their names. ``source`` says where the data came from."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list
+    label_name: str = "label"
+    source: str = "<array>"
+    classes: list = field(default=None)
+
+    def __len__(self):
+        return len(self.X)
+
+
+# ---- reading CSV ----------------------------------------------------------------------------
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _read_rows(path):
+    """Rows of a CSV file as lists of stripped strings, with their line numbers."""
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise DataError(f"{name}: expected a CSV file; received a folder")
+    if os.path.getsize(name) > MAX_CSV_BYTES:
+        raise DataError(f"{name}: file is larger than {MAX_CSV_BYTES // 1024**3} GiB; refusing to read it")
+    with open(name, "rb") as fh:
+        raw = fh.read()
+    return _parse_rows(raw, name)
+
+
+def _parse_rows(raw, name):
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{name}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
+    if "\x00" in text:
+        raise DataError(f"{name}: contains NUL bytes; expected a text CSV file, not a binary file")
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    rows = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                rows.append((reader.line_num, [cell.strip() for cell in row]))
+    except csv.Error as exc:
+        raise DataError(f"{name}, line {reader.line_num}: unreadable CSV ({exc})") from None
+    return rows
+
+
+def _has_header(rows):
+    """A first row is a header when a column numeric below it is not numeric in it."""
+    first = rows[0][1]
+    if len(rows) == 1:
+        return all(_number(c) is None for c in first)
+    second = rows[1][1]
+    return any(_number(a) is None and _number(b) is not None for a, b in zip(first, second)) or (
+        all(_number(c) is None for c in first) and any(_number(c) is not None for c in second))
+
+
+def _label_index(label, names, n_cols, name):
+    if label is None:
+        return n_cols - 1
+    if isinstance(label, (int, np.integer)) or (isinstance(label, str) and label.lstrip("-").isdigit() and label not in names):
+        idx = int(label)
+        if not -n_cols <= idx < n_cols:
+            raise DataError(f"{name}: label column index {idx} is out of range; the file has {n_cols} columns (0 to {n_cols - 1})")
+        return idx % n_cols
+    if label in names:
+        return names.index(label)
+    raise DataError(f"{name}: no label column {label!r}; columns are: {', '.join(names)}")
+
+
+def load_csv(path, label=None, header="auto"):
+    """Read a CSV file into a :class:`Dataset`.
+
+    label : column name or index of the targets (default: the last column).
+    header : "auto" (detected), True or False.
+    Feature columns must be numbers; the label column may hold numbers or class names.
+    """
+    name = os.fspath(path)
+    rows = _read_rows(path)
+    if not rows:
+        raise DataError(f"{name}: the file is empty; expected rows of comma-separated values")
+    has_header = _has_header(rows) if header == "auto" else bool(header)
+    n_cols = len(rows[0][1])
+    names = rows[0][1] if has_header else [f"x{i + 1}" for i in range(n_cols - 1)] + ["label"]
+    body = rows[1:] if has_header else rows
+    if not body:
+        raise DataError(f"{name}: only a header line; expected at least one row of data below it")
+    if n_cols < 2:
+        raise DataError(f"{name}: expected at least 2 columns (features and a label); received {n_cols}")
+    if not has_header and label is not None and not str(label).lstrip("-").isdigit():
+        raise DataError(f"{name}: no header line, so the label column must be given by index; received {label!r}")
+    li = _label_index(label, names, n_cols, name)
+    X, y = _columns(body, li, n_cols, names, name)
+    features = [n for i, n in enumerate(names) if i != li]
+    return Dataset(X, y, features, names[li], name)
+
+
+def _columns(body, li, n_cols, names, name):
+    X = np.empty((len(body), n_cols - 1))
+    labels = []
+    for r, (line, cells) in enumerate(body):
+        if len(cells) != n_cols:
+            raise DataError(f"{name}, line {line}: {len(cells)} fields; expected {n_cols} like the first line")
+        labels.append(cells[li])
+        feats = cells[:li] + cells[li + 1:]
+        for c, cell in enumerate(feats):
+            v = _number(cell)
+            if v is None or not math.isfinite(v):
+                col = names[c if c < li else c + 1]
+                what = "not a number" if v is None else "not finite"
+                raise DataError(f"{name}, line {line}, column {col!r}: {cell[:40]!r} is {what}; expected a finite number")
+            X[r, c] = v
+    return X, _label_array(labels, name)
+
+
+def _label_array(labels, name):
+    if any(v == "" for v in labels):
+        raise DataError(f"{name}: the label column has empty cells; every row needs a label")
+    numbers = [_number(v) for v in labels]
+    if all(v is not None for v in numbers):
+        arr = np.array(numbers)
+        if not np.isfinite(arr).all():
+            raise DataError(f"{name}: the label column holds NaN or inf; expected finite numbers or class names")
+        return arr
+    return np.array(labels, dtype=object)
+
+
+def load_iris():
+    """The 150-row UCI Iris data the seed uses (bundled): 4 features, 3 classes."""
+    text = resources.files("deltaprop").joinpath("data/iris.csv").read_bytes()
+    rows = _parse_rows(text, "iris.csv")
+    X, y = _columns(rows, 4, 5, ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"], "iris.csv")
+    return Dataset(X, y, ["sepal_length", "sepal_width", "petal_length", "petal_width"], "species", "iris.csv")
+
+
+def as_dataset(X, y=None, feature_names=None, label_name="label"):
+    """A :class:`Dataset` from NumPy arrays, lists or pandas objects (DataFrame/Series)."""
+    if hasattr(X, "columns"):  # a pandas DataFrame: keep its column names
+        feature_names = feature_names or [str(c) for c in X.columns]
+        X = X.to_numpy()
+    if y is not None and hasattr(y, "to_numpy"):
+        label_name = str(getattr(y, "name", None) or label_name)
+        y = y.to_numpy()
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise DataError(f"expected X as a 2-D table (m samples, n features); received shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"expected numeric features; received an array of dtype {X.dtype}") from None
+    if not np.isfinite(X).all():
+        raise DataError("X contains NaN or inf; expected finite numbers")
+    names = list(feature_names) if feature_names is not None else [f"x{i + 1}" for i in range(X.shape[1])]
+    if len(names) != X.shape[1]:
+        raise DataError(f"expected {X.shape[1]} feature names; received {len(names)}")
+    y = None if y is None else np.asarray(y)
+    if y is not None and len(y) != len(X):
+        raise DataError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row")
+    return Dataset(X.astype(np.float64, copy=False), y, names, label_name)
+
+
+# ---- what kind of task the targets describe -------------------------------------------------
+def detect_task(y):
+    """"classification" for class names or a few integer codes, else "regression"."""
+    y = np.asarray(y)
+    if y.ndim == 2:
+        is_one_hot = y.shape[1] > 1 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()
+        return "classification" if is_one_hot else "regression"
+    if y.dtype.kind in "OUSb":
+        return "classification"
+    values = np.unique(y)
+    integer = np.all(np.mod(values, 1) == 0)
+    return "classification" if integer and len(values) <= max(2, min(20, len(y) // 5)) else "regression"
+
+
+# ---- scaling ----------------------------------------------------------------------------------
+class Scaler:
+    """x' = x * scale + offset, fitted on training rows; "minmax", "standard" or "none"."""
+
+    KINDS = ("minmax", "standard", "none")
+
+    def __init__(self, kind="minmax", scale=None, offset=None):
+        self.kind = choose("scaler", kind, {k: k for k in self.KINDS})
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
+        self.offset = None if offset is None else np.asarray(offset, dtype=np.float64)
+
+    def fit(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        n = X.shape[1]
+        if self.kind == "minmax":
+            # sklearn's MinMaxScaler arithmetic (the seed's): x * (1/range) + (0 - min * (1/range))
+            rng = X.max(axis=0) - X.min(axis=0)
+            self.scale = 1.0 / np.where(rng == 0, 1.0, rng)  # a constant column maps to 0
+            self.offset = 0 - X.min(axis=0) * self.scale
+        elif self.kind == "standard":
+            std = X.std(axis=0)
+            self.scale = 1.0 / np.where(std == 0, 1.0, std)
+            self.offset = -X.mean(axis=0) * self.scale
+        else:
+            self.scale, self.offset = np.ones(n), np.zeros(n)
+        return self
+
+    def transform(self, X):
+        if self.scale is None:
+            raise ConfigError("the scaler is not fitted yet; call fit(X) first")
+        X = np.asarray(X, dtype=np.float64)
+        return X * self.scale + self.offset
+
+    def fit_transform(self, X):
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, X):
+        return (np.asarray(X, dtype=np.float64) - self.offset) / self.scale
+
+    def __repr__(self):
+        return f"Scaler({self.kind!r})"
+
+
+# ---- splitting --------------------------------------------------------------------------------
+def split_indices(y, val_fraction, seed=None, stratify=True):
+    """Train and validation row indices; stratified by class when ``stratify`` and y has classes."""
+    m = len(y)
+    if not 0 < val_fraction < 1:
+        raise ConfigError(f"validation fraction must be between 0 and 1 (exclusive); received {val_fraction!r}")
+    n_val = int(round(val_fraction * m))
+    if n_val < 1 or n_val >= m:
+        raise DataError(f"a validation fraction of {val_fraction} leaves {n_val} of {m} rows for validation; "
+                        f"expected at least 1 row on each side")
+    rng = np.random.default_rng(seed)
+    if not stratify:
+        order = rng.permutation(m)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+    return _stratified(np.asarray(y), n_val, rng)
+
+
+def _stratified(y, n_val, rng):
+    classes, codes = np.unique(y, return_inverse=True)
+    counts = np.bincount(codes)
+    # Largest-remainder allocation: each class gets its share of the validation rows.
+    share = counts * n_val / len(y)
+    take = np.floor(share).astype(int)
+    for c in np.argsort(-(share - take), kind="stable")[: n_val - take.sum()]:
+        take[c] += 1
+    val = []
+    for c in range(len(classes)):
+        rows = rng.permutation(np.flatnonzero(codes == c))
+        val.extend(rows[: take[c]])
+    val = np.sort(np.array(val, dtype=int))
+    train = np.setdiff1d(np.arange(len(y)), val)
+    return train, val

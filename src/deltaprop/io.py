@@ -1,0 +1,216 @@
+"""Model files: NumPy arrays plus a JSON description in one .npz (zip) file. No pickle anywhere.
+
+Loading never runs code from the file: arrays are read with ``allow_pickle=False``, the JSON is
+plain data, the archive's sizes are checked before anything is decompressed, and every array's
+shape is checked against the description before it is used. Writes are atomic: a temporary file
+in the same folder, flushed to disk, then renamed over the target, so a crash mid-save leaves the
+old file intact.
+"""
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from . import __version__
+from .errors import ModelFileError
+from .network import Network
+
+FORMAT = "deltaprop-model"
+FORMAT_VERSION = 1
+MAX_FILE_BYTES = 1024**3  # 1 GiB: far beyond any MLP this library trains on a CPU
+META = "meta"
+
+
+# ---- writing -------------------------------------------------------------------------------------
+def atomic_write(path, write):
+    """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it into place."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path, text):
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def _network_meta(net):
+    return {"sizes": net.sizes, "activations": net.activations, "dtype": net.dtype.name,
+            "frozen": [sorted(layer.frozen) for layer in net.layers]}
+
+
+def _network_arrays(net):
+    arrays = {}
+    for l, layer in enumerate(net.layers):
+        arrays[f"W{l}"], arrays[f"b{l}"] = layer.W, layer.b
+    return arrays
+
+
+def _model_parts(model):
+    meta = {"kind": "model", "network": _network_meta(model.network), "task": model.task, "loss": model.loss,
+            "classes": model.classes, "feature_names": model.feature_names, "label_name": model.label_name,
+            "hidden": list(model.hidden), "activation": model.activation, "output_activation": model.output_activation,
+            "init": model.init, "scaler": model.scaler.kind, "settings": model.settings}
+    arrays = _network_arrays(model.network)
+    arrays["scaler_scale"], arrays["scaler_offset"] = model.scaler.scale, model.scaler.offset
+    return meta, arrays
+
+
+def _write(path, meta, arrays):
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "deltaprop_version": __version__, **meta}
+    blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    atomic_write(path, lambda fh: np.savez(fh, **{META: blob}, **arrays))
+
+
+def save(obj, path):
+    """Save a :class:`~deltaprop.model.Model` or a :class:`~deltaprop.network.Network` to ``path``."""
+    if isinstance(obj, Network):
+        _write(path, {"kind": "network", "network": _network_meta(obj)}, _network_arrays(obj))
+    else:
+        meta, arrays = _model_parts(obj)
+        _write(path, meta, arrays)
+
+
+def save_checkpoint(path, state, epoch):
+    """Save what resuming needs: the model, the optimizer's state, the epoch and the RNG state."""
+    obj = state.model if state.model is not None else state.net
+    if isinstance(obj, Network):
+        meta, arrays = {"kind": "network", "network": _network_meta(obj)}, _network_arrays(obj)
+    else:
+        meta, arrays = _model_parts(obj)
+    opt = state.optimizer
+    meta["checkpoint"] = {"epoch": int(epoch), "optimizer": opt.get_config(), "t": opt.t,
+                          "rng": state.rng.bit_generator.state if state.rng is not None else None,
+                          "history": state.history.to_dict()}
+    for i, s in enumerate(opt.state or []):
+        for j, arr in enumerate(s if isinstance(s, tuple) else ([] if s is None else [s])):
+            arrays[f"opt{i}_{j}"] = arr
+    _write(path, meta, arrays)
+
+
+# ---- reading -------------------------------------------------------------------------------------
+def _open(path, max_bytes):
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ModelFileError(f"{path}: no such model file")
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path}: expected a model file; received a folder")
+    size = os.path.getsize(path)
+    if size > max_bytes:
+        raise ModelFileError(f"{path}: {size} bytes is over the {max_bytes}-byte limit for model files")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a deltaprop model file (expected a .npz archive; is it truncated or from another program?)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: corrupt model file ({exc})") from None
+    if total > max_bytes:
+        raise ModelFileError(f"{path}: unpacks to {total} bytes, over the {max_bytes}-byte limit for model files")
+    return path
+
+
+def read(path, max_bytes=MAX_FILE_BYTES):
+    """(meta, arrays) of a model file, with every check done; arrays never use pickle."""
+    path = _open(path, max_bytes)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise ModelFileError(f"{path}: corrupt model file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if META not in arrays:
+        raise ModelFileError(f"{path}: not a deltaprop model file (no description inside)")
+    try:
+        meta = json.loads(arrays.pop(META).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError):
+        raise ModelFileError(f"{path}: the model description is not valid JSON") from None
+    _check_meta(path, meta)
+    return meta, arrays
+
+
+def _check_meta(path, meta):
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a deltaprop model file (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(f"{path}: model file format version {version!r}; this deltaprop ({__version__}) reads version {FORMAT_VERSION}")
+
+
+def _network_from(path, netmeta, arrays):
+    try:
+        sizes, acts = [int(s) for s in netmeta["sizes"]], list(netmeta["activations"])
+        dtype = netmeta.get("dtype", "float64")
+    except (KeyError, TypeError, ValueError):
+        raise ModelFileError(f"{path}: the network description is incomplete") from None
+    if len(sizes) < 2 or len(acts) != len(sizes) - 1 or min(sizes) < 1:
+        raise ModelFileError(f"{path}: inconsistent network description (sizes {sizes}, {len(acts)} activations)")
+    weights, biases = [], []
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        W, b = arrays.get(f"W{l}"), arrays.get(f"b{l}")
+        if W is None or b is None or W.shape != (n_out, n_in) or b.shape != (n_out,):
+            got = (None if W is None else W.shape, None if b is None else b.shape)
+            raise ModelFileError(f"{path}: layer {l + 1} arrays {got} do not match the description "
+                                 f"(expected W {(n_out, n_in)} and b {(n_out,)})")
+        if W.dtype.kind != "f" or b.dtype.kind != "f":
+            raise ModelFileError(f"{path}: layer {l + 1} arrays must be floating point; received {W.dtype} and {b.dtype}")
+        weights.append(W)
+        biases.append(b)
+    try:
+        net = Network.from_weights(weights, biases, acts, dtype=dtype)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
+    for layer, frozen in zip(net.layers, netmeta.get("frozen") or [[]] * len(net.layers)):
+        layer.frozen = set(frozen) & {"W", "b"}
+    return net
+
+
+def load(path, max_bytes=MAX_FILE_BYTES):
+    """Load a model file: a :class:`~deltaprop.model.Model`, or a Network if one was saved."""
+    meta, arrays = read(path, max_bytes)
+    net = _network_from(path, meta.get("network") or {}, arrays)
+    if meta.get("kind") == "network":
+        return net
+    return _model_from(path, meta, arrays, net)
+
+
+def _model_from(path, meta, arrays, net):
+    from .data import Scaler
+    from .model import Model
+    n_in = net.sizes[0]
+    scale, offset = arrays.get("scaler_scale"), arrays.get("scaler_offset")
+    names = meta.get("feature_names")
+    if scale is None or offset is None or scale.shape != (n_in,) or offset.shape != (n_in,) or not isinstance(names, list) or len(names) != n_in:
+        raise ModelFileError(f"{path}: the scaler or feature names do not match the network's {n_in} inputs")
+    task, classes = meta.get("task"), meta.get("classes")
+    if task not in ("classification", "regression"):
+        raise ModelFileError(f"{path}: unknown task {task!r} in the model description")
+    if task == "classification" and (not isinstance(classes, list) or len(classes) < 2
+                                     or net.sizes[-1] not in (len(classes), 1)):
+        raise ModelFileError(f"{path}: the class names do not match the network's {net.sizes[-1]} outputs")
+    try:
+        model = Model(hidden=meta.get("hidden", net.sizes[1:-1]), activation=meta.get("activation", "sigmoid"),
+                      output_activation=meta.get("output_activation"), loss=meta.get("loss"), task=task,
+                      scale=meta.get("scaler", "none"), init=meta.get("init", "glorot_uniform"), dtype=net.dtype.name)
+        net.resolve_loss(model.loss)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
+    model.network, model.classes, model.feature_names = net, classes, names
+    model.label_name, model.settings = meta.get("label_name", "label"), meta.get("settings", {})
+    model.scaler = Scaler(model.scaler.kind, scale, offset)
+    model.checkpoint = meta.get("checkpoint")
+    model.optimizer_arrays = {k: v for k, v in arrays.items() if k.startswith("opt")}
+    return model
+
+
+load_model = load

@@ -1,0 +1,178 @@
+"""A Model: a Network plus everything needed to use it on raw data.
+
+The network only sees numbers. A Model also remembers the feature names, the scaler fitted on the
+training rows, the class names (so predictions come back as "Iris-setosa", not 0), the loss and
+the training settings, and it is what a model file holds.
+"""
+import numpy as np
+
+from .data import Scaler, as_dataset, detect_task
+from .errors import ConfigError, DataError
+from .network import Network
+from .training import accuracy, choose_task, fit, regression_metrics
+
+DEFAULTS = {  # sensible defaults per task; every one can be overridden
+    "classification": {"output_activation": "softmax", "loss": "cross_entropy"},
+    "regression": {"output_activation": "identity", "loss": "squared_error"},
+}
+
+
+class Model:
+    """An MLP with its preprocessing: ``Model(hidden=(5,)).fit(X, y)`` then ``predict(X)``.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Neurons of each hidden layer.
+    activation, output_activation, loss : str
+        Output activation and loss default per task (softmax + cross_entropy for classes,
+        identity + squared_error for regression).
+    task : "auto", "classification" or "regression"
+    scale : "minmax", "standard" or "none"; fitted on the training rows only.
+    init, dtype : passed to :class:`~deltaprop.network.Network`.
+    """
+
+    def __init__(self, hidden=(5,), activation="sigmoid", output_activation=None, loss=None,
+                 task="auto", scale="minmax", init="glorot_uniform", dtype="float64"):
+        self.hidden = tuple(int(h) for h in ([hidden] if isinstance(hidden, int) else hidden))
+        self.activation, self.output_activation, self.loss = activation, output_activation, loss
+        self.task, self.init, self.dtype = task, init, dtype
+        self.scaler = Scaler(scale)
+        self.network, self.classes, self.feature_names, self.label_name = None, None, None, "label"
+        self.settings, self.history = {}, None
+
+    # ---- preparing data ----------------------------------------------------------------------
+    def _setup(self, data, y):
+        task = detect_task(y) if self.task == "auto" else choose_task(self.task)
+        self.task = task
+        self.feature_names, self.label_name = list(data.feature_names), data.label_name
+        defaults = DEFAULTS[task]
+        self.output_activation = self.output_activation or defaults["output_activation"]
+        self.loss = self.loss or defaults["loss"]
+        if task == "classification":
+            y = np.asarray(y)
+            self.classes = [_py(c) for c in np.unique(y if y.ndim == 1 else np.arange(y.shape[1]))]
+            if len(self.classes) < 2:
+                raise DataError(f"classification needs at least 2 classes; the label column holds only {self.classes[0]!r}")
+
+    def _n_out(self, y):
+        if self.task == "classification":
+            k = len(self.classes)
+            return 1 if k == 2 and self.output_activation == "sigmoid" else k
+        y = np.asarray(y)
+        return 1 if y.ndim == 1 else y.shape[1]
+
+    def prepare_X(self, X):
+        """Raw features -> network inputs (checks the columns, applies the saved scaler)."""
+        data = as_dataset(X, feature_names=None)
+        n = len(self.feature_names)
+        if data.X.shape[1] != n:
+            raise DataError(f"expected {n} features ({', '.join(self.feature_names)}); received {data.X.shape[1]}")
+        return self.scaler.transform(data.X).astype(self.network.dtype)
+
+    def encode_y(self, y):
+        """Raw targets -> network targets: class names to one-hot rows (or a 0/1 column)."""
+        y = np.asarray(y)
+        if self.task == "regression":
+            return y.reshape(-1, 1).astype(np.float64) if y.ndim == 1 else y.astype(np.float64)
+        if y.ndim == 2:
+            return y.astype(np.float64)
+        index = {c: i for i, c in enumerate(self.classes)}
+        unknown = sorted({str(_py(v)) for v in y if _py(v) not in index})
+        if unknown:
+            raise DataError(f"unknown class label(s) {', '.join(unknown[:5])}; the model knows: "
+                            f"{', '.join(map(str, self.classes))}")
+        codes = np.array([index[_py(v)] for v in y])
+        if self.network.sizes[-1] == 1:
+            return codes.reshape(-1, 1).astype(np.float64)
+        return np.eye(len(self.classes))[codes]
+
+    # ---- training ----------------------------------------------------------------------------
+    def fit(self, X, y, epochs=200, batch_size=16, optimizer="adam", learning_rate=0.01, l2=0.0,
+            validation_data=None, validation_fraction=0.0, stratify=True, seed=None, callbacks=(),
+            verbose="auto", lr_schedule=None, shuffle=True, warm_start=False):
+        """Fit the scaler on the training rows, build the network and train it; returns a History."""
+        data = as_dataset(X, y)
+        X, y = data.X, data.y
+        if validation_data is None and validation_fraction:
+            from .data import split_indices
+            train, val = split_indices(y if detect_task(y) == "classification" else np.zeros(len(y)),
+                                       validation_fraction, seed=seed, stratify=stratify)
+            validation_data, X, y = (X[val], y[val]), X[train], y[train]
+        if not (warm_start and self.network is not None):
+            self._setup(data, y)
+            self.scaler.fit(X)
+            sizes = [X.shape[1], *self.hidden, self._n_out(y)]
+            self.network = Network(sizes, self.activation, self.output_activation, self.init, seed, self.dtype)
+        val = None
+        if validation_data is not None:
+            val = (self.prepare_X(validation_data[0]), self.encode_y(np.asarray(validation_data[1])))
+        self.settings = {"epochs": epochs, "batch_size": batch_size, "optimizer": getattr(optimizer, "name", optimizer),
+                         "learning_rate": learning_rate, "l2": l2, "seed": seed,
+                         "validation_fraction": validation_fraction, "scale": self.scaler.kind}
+        self.history = fit(self.network, self.prepare_X(X), self.encode_y(y), epochs=epochs, batch_size=batch_size,
+                           optimizer=optimizer, learning_rate=learning_rate, loss=self.loss, l2=l2,
+                           lr_schedule=lr_schedule, shuffle=shuffle, seed=seed, validation_data=val,
+                           callbacks=callbacks, verbose=verbose, task=self.task, model=self)
+        return self.history
+
+    # ---- using ---------------------------------------------------------------------------------
+    def _require_fitted(self):
+        if self.network is None:
+            raise ConfigError("this model is not trained yet; call fit(X, y) first")
+
+    def predict_proba(self, X):
+        """Class probabilities (m, k) for classification."""
+        self._require_fitted()
+        if self.task != "classification":
+            raise ConfigError("predict_proba is for classification models; this one does regression")
+        A = self.network._forward(self.prepare_X(X))
+        return np.hstack([1 - A, A]) if A.shape[1] == 1 else A
+
+    def predict(self, X):
+        """Class names (classification) or values (regression; 1-D for a single output)."""
+        self._require_fitted()
+        if self.task == "classification":
+            return np.array(self.classes, dtype=object)[self.predict_proba(X).argmax(axis=1)]
+        A = self.network._forward(self.prepare_X(X))
+        return A[:, 0] if A.shape[1] == 1 else A
+
+    def evaluate(self, X, y):
+        """Metrics on (X, y): accuracy, per-class precision/recall/F1 and the confusion matrix, or RMSE/R^2."""
+        self._require_fitted()
+        Y = self.encode_y(np.asarray(y))
+        A = self.network._forward(self.prepare_X(X))
+        loss = float(self.network.resolve_loss(self.loss).value(self.network.layers[-1].activation,
+                                                                  self.network.layers[-1].z, A, Y).mean())
+        if self.task == "regression":
+            return {"loss": loss, **regression_metrics(A, Y), "n": len(Y)}
+        return {"loss": loss, "accuracy": accuracy(A, Y), **classification_report(
+            _codes(Y), _codes(np.hstack([1 - A, A]) if A.shape[1] == 1 else A), self.classes)}
+
+    def __repr__(self):
+        arch = "-".join(map(str, self.network.sizes)) if self.network else "untrained"
+        return f"Model({arch}, task={self.task!r}, loss={self.loss!r})"
+
+
+def _codes(P):
+    return P[:, 0].astype(int) if P.shape[1] == 1 else P.argmax(axis=1)
+
+
+def classification_report(true, pred, classes):
+    """Confusion matrix (rows: true class, columns: predicted) and per-class precision/recall/F1."""
+    k = len(classes)
+    cm = np.zeros((k, k), dtype=int)
+    np.add.at(cm, (true, pred), 1)
+    per_class = []
+    for i, name in enumerate(classes):
+        tp, predicted, actual = cm[i, i], cm[:, i].sum(), cm[i, :].sum()
+        p = tp / predicted if predicted else 0.0
+        r = tp / actual if actual else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        per_class.append({"class": name, "precision": float(p), "recall": float(r), "f1": float(f1), "support": int(actual)})
+    return {"confusion_matrix": cm.tolist(), "per_class": per_class, "n": int(cm.sum())}
+
+
+def _py(v):
+    """A NumPy scalar as the plain Python value (so class names survive JSON)."""
+    return v.item() if isinstance(v, np.generic) else v

@@ -1,0 +1,263 @@
+"""The training loop: mini-batch gradient descent over epochs, returning a History.
+
+``fit`` only organises the work (batches, validation, callbacks); every number comes from
+``Network._forward`` / ``_backward`` and the optimizer. Batch size 1 is the seed's per-sample SGD,
+``batch_size=None`` is full-batch gradient descent.
+"""
+import json
+import math
+import time
+
+import numpy as np
+
+from .callbacks import ProgressBar
+from .errors import ConfigError, DataError, ShapeError, TrainingDiverged
+from .optimizers import get_optimizer
+
+CLASSIFICATION_LOSSES = ("cross_entropy", "binary_cross_entropy")
+DIVERGED = 1e8  # |w| beyond this means the weights exploded, whatever the loss says yet
+
+
+class History:
+    """Per-epoch records, Keras-style: ``history.history["val_loss"][e]``; ``history.epoch``."""
+
+    def __init__(self):
+        self.history, self.epoch = {}, []
+        self.stopped_early, self.best_epoch, self.stop_reason = False, None, "completed"
+        self.diverged = self.interrupted = False
+
+    def append(self, epoch, logs):
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def last(self, key, default=None):
+        values = self.history.get(key)
+        return values[-1] if values else default
+
+    def to_dict(self):
+        return {"epoch": self.epoch, **self.history, "best_epoch": self.best_epoch,
+                "stopped_early": self.stopped_early, "stop_reason": self.stop_reason}
+
+    def to_json(self, **kwargs):
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+
+# ---- metrics -------------------------------------------------------------------------------------
+def accuracy(A, Y):
+    """Share of rows whose predicted class is the true one (argmax; first index wins ties)."""
+    if A.shape[1] == 1:
+        return float(((A[:, 0] >= 0.5) == (Y[:, 0] >= 0.5)).mean())
+    return float((A.argmax(axis=1) == Y.argmax(axis=1)).mean())
+
+
+def regression_metrics(A, Y):
+    """RMSE and R^2 over all outputs."""
+    err = A - Y
+    rmse = float(np.sqrt((err ** 2).mean()))
+    ss_tot = float(((Y - Y.mean(axis=0)) ** 2).sum())
+    r2 = 1 - float((err ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan")
+    return {"rmse": rmse, "r2": r2}
+
+
+def _evaluate(net, loss, X, Y, l2, task, chunk=8192):
+    """Loss and metrics of the whole set (in chunks, so memory stays one batch's worth)."""
+    total, outs = 0.0, []
+    with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported as divergence below
+        for start in range(0, len(X), chunk):
+            total += _chunk_loss(net, loss, X[start:start + chunk], Y[start:start + chunk], outs, len(X) > chunk)
+    A = np.concatenate(outs) if len(outs) > 1 else outs[0]
+    C = total / len(X) + (0.5 * l2 * sum(float((w ** 2).sum()) for w in net.weights) if l2 else 0.0)
+    metrics = {"accuracy": accuracy(A, Y)} if task == "classification" else regression_metrics(A, Y)
+    return {"loss": C, **metrics}
+
+
+def _chunk_loss(net, loss, X, Y, outs, keep_copy):
+    A = net._forward(X)
+    out = net.layers[-1]
+    outs.append(A.copy() if keep_copy else A)
+    return float(loss.value(out.activation, out.z, A, Y).sum())
+
+
+# ---- targets -------------------------------------------------------------------------------------
+def prepare_targets(net, Y, loss_name):
+    """Targets as (m, n_out): class labels 0..k-1 become one-hot rows when the network has k outputs."""
+    Y = np.asarray(Y)
+    n_out = net.layers[-1].n_out
+    if Y.ndim == 1 and n_out > 1:
+        if Y.dtype.kind not in "biuf" or np.any(np.mod(Y, 1) != 0) or Y.min() < 0 or Y.max() >= n_out:
+            raise DataError(f"expected class labels 0..{n_out - 1} (or one-hot rows) for a network with {n_out} outputs; "
+                            f"received values from {Y.min()!r} to {Y.max()!r}")
+        Y = np.eye(n_out, dtype=net.dtype)[Y.astype(int)]
+    return Y
+
+
+def infer_task(net, Y, loss_name, task="auto"):
+    if task != "auto":
+        return choose_task(task)
+    if loss_name in CLASSIFICATION_LOSSES or net.layers[-1].activation.name == "softmax":
+        return "classification"
+    Y = np.asarray(Y)
+    one_hot = Y.ndim == 2 and Y.shape[1] > 1 and np.isin(Y, (0, 1)).all() and (Y.sum(axis=1) == 1).all()
+    labels = Y.ndim == 1 and net.layers[-1].n_out > 1
+    return "classification" if one_hot or labels else "regression"
+
+
+def choose_task(task):
+    if task not in ("classification", "regression"):
+        raise ConfigError(f"task must be 'classification', 'regression' or 'auto'; received {task!r}")
+    return task
+
+
+# ---- the loop --------------------------------------------------------------------------------------
+class FitState:
+    """What callbacks can see and change while training runs."""
+
+    def __init__(self, net, model, optimizer, epochs):
+        self.net, self.model, self.optimizer, self.epochs = net, model, optimizer, epochs
+        self.epoch, self.stop, self.stop_reason = 0, False, None
+        self.history = History()
+        self.rng = None
+
+
+def _batches(m, batch_size, rng, shuffle):
+    order = rng.permutation(m) if shuffle else np.arange(m)
+    for start in range(0, m, batch_size):
+        yield order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
+
+
+def _check_settings(epochs, batch_size, m):
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ConfigError(f"epochs must be a positive integer; received {epochs!r}")
+    if batch_size is None:
+        return m
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer (or None for the full batch); received {batch_size!r}")
+    if batch_size > m:
+        raise ConfigError(f"batch_size {batch_size} is larger than the {m} training rows; use at most {m} (or None for the full batch)")
+    return int(batch_size)
+
+
+def fit(net, X, Y, epochs=100, batch_size=32, optimizer="sgd", learning_rate=None, loss="squared_error",
+        l2=0.0, lr_schedule=None, shuffle=True, seed=None, validation_data=None, validation_fraction=0.0,
+        callbacks=(), verbose="auto", task="auto", model=None, initial_epoch=0):
+    """Train ``net`` on (X, Y) by mini-batch gradient descent; returns a :class:`History`.
+
+    Y holds class labels (0..k-1), one-hot rows, or real values. ``validation_data`` is (X_val, Y_val);
+    or ``validation_fraction`` holds out that share of the rows (a random split from ``seed``).
+    ``lr_schedule(epoch, lr0) -> lr`` sets the learning rate of each epoch. Callbacks see the state
+    (see :mod:`deltaprop.callbacks`); ``verbose`` is 0 (silent), 1 (final summary), 2 (progress bar)
+    or "auto" (a bar on a terminal, else a summary).
+    """
+    loss_obj = net.resolve_loss(loss)
+    task = infer_task(net, Y, loss_obj.name, task)
+    X = net.check_X(X)
+    Y = net.check_Y(prepare_targets(net, Y, loss_obj.name), len(X))
+    rng = np.random.default_rng(seed)
+    if validation_data is None and validation_fraction:
+        from .data import split_indices
+        train, val = split_indices(Y.argmax(axis=1) if task == "classification" and Y.shape[1] > 1 else Y[:, 0],
+                                   validation_fraction, seed=rng.integers(2**32), stratify=task == "classification")
+        validation_data, X, Y = (X[val], Y[val]), X[train], Y[train]
+    if validation_data is not None:
+        Xv = net.check_X(validation_data[0])
+        Yv = net.check_Y(prepare_targets(net, validation_data[1], loss_obj.name), len(Xv))
+        validation_data = (Xv, Yv)
+    batch_size = _check_settings(epochs, batch_size, len(X))
+    l2 = _check_l2(l2)
+    opt = get_optimizer(optimizer, learning_rate)
+    state = FitState(net, model, opt, epochs)
+    state.rng, state.loss_name = rng, loss_obj.name
+    callbacks = list(callbacks) + [ProgressBar(verbose)]
+    return _loop(state, X, Y, loss_obj, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch)
+
+
+def _check_l2(l2):
+    if isinstance(l2, bool) or not isinstance(l2, (int, float, np.floating)) or not math.isfinite(l2) or l2 < 0:
+        raise ConfigError(f"l2 must be a finite number >= 0; received {l2!r}")
+    return float(l2)
+
+
+def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch):
+    net, opt = state.net, state.optimizer
+    lr0 = opt.learning_rate
+    monitor = "val_loss" if validation_data is not None else "loss"
+    best = (math.inf, [p.copy() for p in net.weights + net.biases])  # the weights to fall back on
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    try:
+        for epoch in range(initial_epoch, state.epochs):
+            state.epoch = epoch
+            if lr_schedule is not None:
+                opt.learning_rate = float(lr_schedule(epoch, lr0))
+            t0 = time.perf_counter()
+            _run_epoch(net, opt, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
+            logs = _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, time.perf_counter() - t0)
+            state.history.append(epoch + 1, logs)
+            if logs[monitor] < best[0]:
+                best = (logs[monitor], [p.copy() for p in net.weights + net.biases])
+                state.history.best_epoch = epoch + 1
+            for cb in callbacks:
+                cb.on_epoch_end(state, epoch + 1, logs)
+            if state.stop:
+                break
+    except TrainingDiverged as exc:
+        _restore(net, best[1])
+        state.stop_reason = f"training diverged in epoch {state.epoch + 1}: {exc}; " + ADVICE.format(lr=opt.learning_rate)
+        state.history.diverged = True
+    except KeyboardInterrupt:
+        state.stop_reason = f"interrupted in epoch {state.epoch + 1}"
+        state.history.interrupted = True
+    finally:
+        state.history.stop_reason = state.stop_reason or "completed"
+        for cb in callbacks:
+            cb.on_train_end(state)
+    if state.history.diverged:
+        kept = f"epoch {state.history.best_epoch}" if state.history.best_epoch else "the initial weights"
+        err = TrainingDiverged(f"{state.stop_reason}; kept the best weights so far ({kept})")
+        err.history = state.history
+        raise err
+    if state.history.interrupted:
+        raise KeyboardInterrupt(state.stop_reason)
+    return state.history
+
+
+def _restore(net, params):
+    for p, saved in zip(net.weights + net.biases, params):
+        p[...] = saved
+
+
+def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
+    for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle)):
+        net._forward(X[idx])
+        net._backward(Y[idx], loss, l2)
+        opt.step(net.params_and_grads())
+        if i % 64 == 63:  # catch a blow-up within the epoch, at a cost of one max per 64 steps
+            _check_weights(net)
+    _check_weights(net)
+
+
+def _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, seconds):
+    logs = _evaluate(net, loss, X, Y, l2, task)
+    if validation_data is not None:
+        logs.update({f"val_{k}": v for k, v in _evaluate(net, loss, *validation_data, l2, task).items()})
+    logs["lr"], logs["time"] = opt.learning_rate, seconds
+    if not math.isfinite(logs["loss"]):
+        raise TrainingDiverged(f"the training loss became {logs['loss']}")
+    return logs
+
+
+def _check_weights(net):
+    for l, W in enumerate(net.weights, start=1):
+        biggest = float(np.abs(W).max())
+        if not biggest < DIVERGED:  # also catches NaN
+            raise TrainingDiverged(f"the weights of layer {l} exploded (max |w| = {biggest:.3g})")
+
+
+ADVICE = "try a smaller learning rate (now {lr:g}) or scale the features (e.g. --scale standard)"
