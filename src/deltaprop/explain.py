@@ -308,6 +308,8 @@ TERMS = {
         "matrix_hidden": "layer {l}: {name} is {r}×{c}; shows {sr}×{sc}",
         "vector_hidden": "layer {l}: vectors of {n} entries show the first {k}",
         "notes": "Notes",
+        "losses": {"squared_error": "½-squared error", "cross_entropy": "cross-entropy",
+                   "binary_cross_entropy": "binary cross-entropy"},
         "diagram_forward": "Forward view: z and a of every neuron; edges are weights (blue +, red −, width |w|).",
         "diagram_backward": "Backward view (the reverse network): δ of every neuron; edges carry ∂C/∂w.",
         "no_diagram": "(diagram left out: matplotlib is not installed)",
@@ -344,6 +346,7 @@ TERMS = {
         "matrix_hidden": "第 {l} 层：{name} 是 {r}×{c} 矩阵，只列出 {sr}×{sc}",
         "vector_hidden": "第 {l} 层：{n} 个元素的向量只列出前 {k} 个",
         "notes": "说明",
+        "losses": {"squared_error": "½ 平方误差", "cross_entropy": "交叉熵", "binary_cross_entropy": "二元交叉熵"},
         "diagram_forward": "正向视图：每个神经元的 z 和 a；连线是权重（蓝色为正，红色为负，粗细为 |w|）。",
         "diagram_backward": "反向视图（反向的神经网络）：每个神经元的误差项 δ；连线标出 ∂C/∂w。",
         "no_diagram": "（未画网络图：没有安装 matplotlib）",
@@ -475,7 +478,7 @@ def _loss_block(ctx):
     rhs = _loss_terms(ctx, tr.loss, tr.output, tr.y, len(tr.layers))
     if tr.l2:  # the penalty's value is part of C; its terms are not worth a line each
         rhs = [r + PLUS + _sym("lambda") + _word("/2 ΣW²", r"/2\,\sum W^2") for r in rhs[:1]]
-    return Block(f'{ctx.t["loss_block"]} ({tr.loss})', eqs=[Eq(_sym("C"), *rhs, ctx.num(tr.loss_before, False))])
+    return Block(f'{ctx.t["loss_block"]}: {_loss_name(ctx)}', eqs=[Eq(_sym("C"), *rhs, ctx.num(tr.loss_before, False))])
 
 
 def _forward_section(ctx):
@@ -663,13 +666,17 @@ def _setup_section(ctx):
     sizes = "-".join(str(n) for n in [tr.layers[0].n_in] + [layer.n_out for layer in tr.layers])
     l2 = f", L2 λ = {tr.l2:g}" if tr.l2 else ""
     prose = [t["network"].format(sizes=sizes, acts=acts),
-             t["sample"].format(x=_short(tr.x, ctx), y=_short(tr.y, ctx), loss=tr.loss, lr=f"{tr.lr:g}", l2=l2),
+             t["sample"].format(x=_short(tr.x, ctx), y=_short(tr.y, ctx), loss=_loss_name(ctx), lr=f"{tr.lr:g}", l2=l2),
              t["notation"]]
     frozen = [t["weights" if p == "W" else "biases"] + f"({layer.layer})".translate(_SUP)
               for layer in tr.layers for p in layer.frozen]
     if frozen:
         prose.append(t["frozen_note"].format(what=", ".join(frozen)))
     return t["setup"], [Block(None, prose)]
+
+
+def _loss_name(ctx):
+    return f'{ctx.t["losses"][ctx.trace.loss]} ({ctx.trace.loss})'
 
 
 def _short(values, ctx):
