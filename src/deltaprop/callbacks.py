@@ -98,6 +98,8 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, state):
         self.t0 = time.perf_counter()
+        if self.verbose:
+            sys.stdout.flush()  # so that what was printed before training shows before the bar
 
     def on_epoch_end(self, state, epoch, logs):
         if self.verbose < 2:

@@ -43,7 +43,10 @@ def _number(text):
 
 
 def _read_rows(path):
-    """Rows of a CSV file as lists of stripped strings, with their line numbers."""
+    """Rows of a CSV file ("-" is standard input) as lists of stripped strings, with line numbers."""
+    if path == "-":
+        import sys
+        return _parse_rows(sys.stdin.buffer.read(), "<stdin>")
     name = os.fspath(path)
     if os.path.isdir(name):
         raise DataError(f"{name}: expected a CSV file; received a folder")
@@ -97,14 +100,15 @@ def _label_index(label, names, n_cols, name):
     raise DataError(f"{name}: no label column {label!r}; columns are: {', '.join(names)}")
 
 
-def load_csv(path, label=None, header="auto"):
+def load_csv(path, label=None, header="auto", prefer_label=None):
     """Read a CSV file into a :class:`Dataset`.
 
     label : column name or index of the targets (default: the last column).
     header : "auto" (detected), True or False.
+    prefer_label : a column name to use as the label when ``label`` is None and the header has it.
     Feature columns must be numbers; the label column may hold numbers or class names.
     """
-    name = os.fspath(path)
+    name = "<stdin>" if path == "-" else os.fspath(path)
     rows = _read_rows(path)
     if not rows:
         raise DataError(f"{name}: the file is empty; expected rows of comma-separated values")
@@ -118,6 +122,8 @@ def load_csv(path, label=None, header="auto"):
         raise DataError(f"{name}: expected at least 2 columns (features and a label); received {n_cols}")
     if not has_header and label is not None and not str(label).lstrip("-").isdigit():
         raise DataError(f"{name}: no header line, so the label column must be given by index; received {label!r}")
+    if label is None and has_header and prefer_label in names:
+        label = prefer_label
     li = _label_index(label, names, n_cols, name)
     X, y = _columns(body, li, n_cols, names, name)
     features = [n for i, n in enumerate(names) if i != li]
@@ -152,6 +158,47 @@ def _label_array(labels, name):
             raise DataError(f"{name}: the label column holds NaN or inf; expected finite numbers or class names")
         return arr
     return np.array(labels, dtype=object)
+
+
+def load_features(path, feature_names, header="auto"):
+    """Feature rows for prediction: columns picked by name when the file has a header, else by
+    position (a trailing label column, if present, is ignored). Returns (X, rows' line numbers)."""
+    name = "<stdin>" if path == "-" else os.fspath(path)
+    rows = _read_rows(path)
+    if not rows:
+        raise DataError(f"{name}: the file is empty; expected rows of comma-separated values")
+    n = len(feature_names)
+    has_header = _has_header(rows) if header == "auto" else bool(header)
+    if has_header:
+        names, body = rows[0][1], rows[1:]
+        missing = [f for f in feature_names if f not in names]
+        if missing and len(names) in (n, n + 1):
+            cols = list(range(n))  # the header names other features: trust the positions
+        elif missing:
+            raise DataError(f"{name}: no column(s) {', '.join(missing)}; the model needs: {', '.join(feature_names)}")
+        else:
+            cols = [names.index(f) for f in feature_names]
+    else:
+        body, width = rows, len(rows[0][1])
+        if width not in (n, n + 1):
+            raise DataError(f"{name}: {width} columns; the model needs {n} features ({', '.join(feature_names)})")
+        cols = list(range(n))
+    if not body:
+        raise DataError(f"{name}: only a header line; expected at least one row of data below it")
+    return _pick(body, cols, len(rows[0][1]), feature_names, name)
+
+
+def _pick(body, cols, width, feature_names, name):
+    X = np.empty((len(body), len(cols)))
+    for r, (line, cells) in enumerate(body):
+        if len(cells) != width:
+            raise DataError(f"{name}, line {line}: {len(cells)} fields; expected {width} like the first line")
+        for c, col in enumerate(cols):
+            v = _number(cells[col])
+            if v is None or not math.isfinite(v):
+                raise DataError(f"{name}, line {line}, column {feature_names[c]!r}: {cells[col][:40]!r} is not a finite number")
+            X[r, c] = v
+    return X
 
 
 def load_iris():

@@ -33,7 +33,7 @@ class Model:
     """
 
     def __init__(self, hidden=(5,), activation="sigmoid", output_activation=None, loss=None,
-                 task="auto", scale="minmax", init="glorot_uniform", dtype="float64"):
+                 task="auto", scale="standard", init="glorot_uniform", dtype="float64"):
         self.hidden = tuple(int(h) for h in ([hidden] if isinstance(hidden, int) else hidden))
         self.activation, self.output_activation, self.loss = activation, output_activation, loss
         self.task, self.init, self.dtype = task, init, dtype
@@ -90,9 +90,13 @@ class Model:
     # ---- training ----------------------------------------------------------------------------
     def fit(self, X, y, epochs=200, batch_size=16, optimizer="adam", learning_rate=0.01, l2=0.0,
             validation_data=None, validation_fraction=0.0, stratify=True, seed=None, callbacks=(),
-            verbose="auto", lr_schedule=None, shuffle=True, warm_start=False):
-        """Fit the scaler on the training rows, build the network and train it; returns a History."""
-        data = as_dataset(X, y)
+            verbose="auto", lr_schedule=None, shuffle=True, warm_start=False, feature_names=None, label_name=None):
+        """Fit the scaler on the training rows, build the network and train it; returns a History.
+
+        X may be an array or a DataFrame (its column names become the feature names); y holds class
+        names, class codes or real values. The learning rate η defaults to 0.01 (good for Adam).
+        """
+        data = as_dataset(X, y, feature_names=feature_names, label_name=label_name or "label")
         X, y = data.X, data.y
         if validation_data is None and validation_fraction:
             from .data import split_indices
