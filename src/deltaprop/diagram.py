@@ -161,12 +161,18 @@ def draw(trace, view="forward", show_grads=False, lang="en"):
 
 def save(trace, path, view="forward", show_grads=False, lang="en"):
     """Draw the Trace and write it to ``path``: .png or .svg (chosen by the suffix)."""
-    suffix = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else ""
-    if suffix not in ("png", "svg"):
-        raise ConfigError(f"a diagram file must end in .png or .svg; received {str(path)!r}")
+    suffix = file_format(path)
     fig = draw(trace, view, show_grads, lang)
     fig.savefig(path, format=suffix, dpi=150, metadata=_metadata(suffix))
     return path
+
+
+def file_format(path):
+    """"png" or "svg" from the file name; anything else is refused before any work is done."""
+    suffix = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else ""
+    if suffix not in ("png", "svg"):
+        raise ConfigError(f"a diagram file must end in .png or .svg; received {str(path)!r}")
+    return suffix
 
 
 def to_svg(trace, view="forward", show_grads=False, lang="en"):

@@ -308,6 +308,8 @@ TERMS = {
         "matrix_hidden": "layer {l}: {name} is {r}×{c}; shows {sr}×{sc}",
         "vector_hidden": "layer {l}: vectors of {n} entries show the first {k}",
         "notes": "Notes",
+        "inputs": "Inputs (after the model's scaler): {names}.",
+        "outputs": "Outputs: {names}.",
         "losses": {"squared_error": "½-squared error", "cross_entropy": "cross-entropy",
                    "binary_cross_entropy": "binary cross-entropy"},
         "diagram_forward": "Forward view: z and a of every neuron; edges are weights (blue +, red −, width |w|).",
@@ -346,6 +348,8 @@ TERMS = {
         "matrix_hidden": "第 {l} 层：{name} 是 {r}×{c} 矩阵，只列出 {sr}×{sc}",
         "vector_hidden": "第 {l} 层：{n} 个元素的向量只列出前 {k} 个",
         "notes": "说明",
+        "inputs": "输入（经过模型的缩放）：{names}。",
+        "outputs": "输出：{names}。",
         "losses": {"squared_error": "½ 平方误差", "cross_entropy": "交叉熵", "binary_cross_entropy": "二元交叉熵"},
         "diagram_forward": "正向视图：每个神经元的 z 和 a；连线是权重（蓝色为正，红色为负，粗细为 |w|）。",
         "diagram_backward": "反向视图（反向的神经网络）：每个神经元的误差项 δ；连线标出 ∂C/∂w。",
@@ -672,7 +676,15 @@ def _setup_section(ctx):
               for layer in tr.layers for p in layer.frozen]
     if frozen:
         prose.append(t["frozen_note"].format(what=", ".join(frozen)))
+    if tr.input_names:
+        prose.append(t["inputs"].format(names=_named("x", tr.input_names)))
+    if tr.output_names:
+        prose.append(t["outputs"].format(names=_named("a", tr.output_names, len(tr.layers))))
     return t["setup"], [Block(None, prose)]
+
+
+def _named(base, names, layer=None):
+    return ", ".join(f"{_sym(base, i, layer).text} = {name}" for i, name in enumerate(names, 1))
 
 
 def _loss_name(ctx):

@@ -1,0 +1,111 @@
+"""``deltaprop explain``: parse the arguments, build the Trace, print or write it. No math here.
+
+    deltaprop explain --example lee --format markdown --lang zh
+    deltaprop explain --example mazur --digits 9 --diagram mazur.png --view backward --grads
+    deltaprop explain --model iris.npz --sample "5.1,3.5,1.4,0.2" --target Iris-setosa
+"""
+import sys
+from pathlib import Path
+
+from .errors import ConfigError, DataError
+
+FORMATS = ("text", "markdown", "json", "html")
+
+
+def add_explain_command(subparsers):
+    """Add the ``explain`` subcommand to the main parser's ``subparsers``."""
+    from .examples import EXAMPLES
+    from .explain import DETAILS, LANGS
+    from .losses import LOSSES
+    p = subparsers.add_parser(
+        "explain", help="write out one backpropagation step, every number, in the seeds' notation",
+        description="One forward pass, backward pass and update on one sample, written out in full "
+                    "(the network itself is not changed).")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in example network")
+    source.add_argument("--model", metavar="FILE", help="a saved model file (with --sample and --target)")
+    p.add_argument("--sample", help='the input, comma-separated raw features: "5.1,3.5,1.4,0.2"')
+    p.add_argument("--target", help="its class name (Iris-setosa), or comma-separated target values")
+    p.add_argument("--format", default="text", choices=FORMATS)
+    p.add_argument("--lang", default="en", choices=LANGS)
+    p.add_argument("--detail", default="auto", choices=DETAILS,
+                   help="per-neuron sums, matrix form, or auto (per-neuron for layers up to 8 wide)")
+    p.add_argument("--digits", type=int, default=4, help="significant digits printed (default 4)")
+    p.add_argument("--lr", type=float, help="learning rate η (default: the example's, or 0.1)")
+    p.add_argument("--loss", choices=sorted(LOSSES), help="loss function (default: the example's or model's)")
+    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty λ (default 0)")
+    p.add_argument("--diagram", metavar="FILE", help="also draw the network to FILE (.png or .svg)")
+    p.add_argument("--view", default="forward", choices=("forward", "backward"), help="the diagram's view")
+    p.add_argument("--grads", action="store_true", help="label the diagram's edges with ∂C/∂w too")
+    p.add_argument("--out", metavar="FILE", help="write the explanation to FILE instead of the terminal")
+    p.set_defaults(run=run_explain)
+    return p
+
+
+def run_explain(args):
+    """Build the trace, render it, write it; draw the diagram if asked. Returns the exit code."""
+    if args.diagram:
+        from .diagram import file_format
+        file_format(args.diagram)  # a wrong suffix fails now, not after the text was printed
+    trace = _trace_from_example(args) if args.example else _trace_from_model(args)
+    from .explain import render
+    text = render(trace, format=args.format, lang=args.lang, detail=args.detail, digits=args.digits)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    if args.diagram:
+        from .diagram import save
+        save(trace, args.diagram, view=args.view, show_grads=args.grads, lang=args.lang)
+    return 0
+
+
+def _trace_from_example(args):
+    if args.sample is not None or args.target is not None:
+        raise ConfigError("--sample and --target go with --model; a built-in example has its own sample")
+    from .examples import get_example
+    example = get_example(args.example)
+    if args.loss:
+        example.loss = args.loss
+    return example.explain(lr=args.lr, l2=args.l2)
+
+
+def _trace_from_model(args):
+    if args.sample is None or args.target is None:
+        raise ConfigError(f"--model needs --sample and --target; received sample={args.sample!r}, target={args.target!r}")
+    from .explain import explain
+    from .io import load_model
+    from .network import Network
+    model = load_model(args.model)
+    x = _numbers(args.sample, "--sample")
+    if isinstance(model, Network):  # a bare network file: no scaler, no class names
+        net, X, Y, loss, names = model, [x], [_numbers(args.target, "--target")], "squared_error", (None, None)
+    else:
+        net, X, loss = model.network, model.prepare_X([x]), model.loss
+        Y, names = model.encode_y(_target(args.target, model)), (model.feature_names, model.classes)
+    trace = explain(net, X, Y, loss=args.loss or loss, lr=0.1 if args.lr is None else args.lr, l2=args.l2)
+    trace.input_names, trace.output_names = _names(names[0]), _names(names[1])
+    return trace
+
+
+def _names(values):
+    return None if values is None else [str(v) for v in values]
+
+
+def _numbers(text, option):
+    """ "5.1,3.5" -> [5.1, 3.5]; a clear message for anything else."""
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise DataError(f"{option} expects comma-separated numbers like \"5.1,3.5,1.4,0.2\"; received {text!r}") from None
+
+
+def _target(text, model):
+    """The target as the model wants it: a class name (matched as text), or numbers for regression."""
+    if model.classes is None:
+        return [_numbers(text, "--target")]
+    for name in model.classes:
+        if str(name) == text:
+            return [name]
+    known = ", ".join(str(c) for c in model.classes)
+    raise DataError(f"--target must be one of the model's classes ({known}); received {text!r}")
