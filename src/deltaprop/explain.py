@@ -180,8 +180,8 @@ def _num(value, digits, paren=True):
         text += "×10" + str(e).replace("-", "−").translate(_SUP)
         tex += rf"\times 10^{{{e}}}"
         mml += f"<mo>×</mo><msup><mn>10</mn><mn>{str(e).replace('-', '−')}</mn></msup>"
-    if neg:
-        text, tex, mml = "−" + text, "-" + tex, "<mo>−</mo>" + mml
+    if neg:  # in MathML the sign stays inside <mn>: a prefix <mo>−</mo> gets operator spacing
+        text, tex, mml = "−" + text, "-" + tex, mml.replace("<mn>", "<mn>−", 1)
         if paren:
             text, tex, mml = f"({text})", f"({tex})", f"<mo>(</mo>{mml}<mo>)</mo>"
     return M(text, tex, f"<mrow>{mml}</mrow>")
