@@ -137,6 +137,8 @@ def _check_settings(epochs, batch_size, m):
         raise ConfigError(f"epochs must be a positive integer; received {epochs!r}")
     if batch_size is None:
         return m
+    if batch_size == "auto":
+        return min(32, m)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ConfigError(f"batch_size must be a positive integer (or None for the full batch); received {batch_size!r}")
     if batch_size > m:
@@ -144,12 +146,13 @@ def _check_settings(epochs, batch_size, m):
     return int(batch_size)
 
 
-def fit(net, X, Y, epochs=100, batch_size=32, optimizer="sgd", learning_rate=None, loss="squared_error",
+def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate=None, loss="squared_error",
         l2=0.0, lr_schedule=None, shuffle=True, seed=None, validation_data=None, validation_fraction=0.0,
         callbacks=(), verbose="auto", task="auto", model=None, initial_epoch=0):
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns a :class:`History`.
 
-    Y holds class labels (0..k-1), one-hot rows, or real values. ``validation_data`` is (X_val, Y_val);
+    Y holds class labels (0..k-1), one-hot rows, or real values. ``batch_size`` "auto" is
+    min(32, m); 1 is the seed's per-sample SGD; None is the full batch. ``validation_data`` is (X_val, Y_val);
     or ``validation_fraction`` holds out that share of the rows (a random split from ``seed``).
     ``lr_schedule(epoch, lr0) -> lr`` sets the learning rate of each epoch. Callbacks see the state
     (see :mod:`deltaprop.callbacks`); ``verbose`` is 0 (silent), 1 (final summary), 2 (progress bar)
@@ -197,7 +200,8 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
             if lr_schedule is not None:
                 opt.learning_rate = float(lr_schedule(epoch, lr0))
             t0 = time.perf_counter()
-            _run_epoch(net, opt, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
+            with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
+                _run_epoch(net, opt, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
             logs = _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, time.perf_counter() - t0)
             state.history.append(epoch + 1, logs)
             if logs[monitor] < best[0]:

@@ -1,0 +1,149 @@
+"""CSV loading, scaling and splitting against hand-made files and hand-computed numbers."""
+import numpy as np
+import pytest
+
+from deltaprop.data import Scaler, as_dataset, detect_task, load_csv, load_features, load_iris, split_indices
+from deltaprop.errors import ConfigError, DataError
+
+
+def write(tmp_path, text, name="d.csv", mode="w"):
+    path = tmp_path / name
+    if mode == "wb":
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return str(path)
+
+
+def test_bundled_iris_is_the_uci_file():
+    ds = load_iris()
+    assert ds.X.shape == (150, 4)
+    assert list(np.unique(ds.y)) == ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    np.testing.assert_array_equal(ds.X[0], [5.1, 3.5, 1.4, 0.2])
+    # Fisher's table sums to 2078.7; the UCI file differs in rows 35 and 38 (0.2->0.1 and
+    # 3.6,1.4 -> 3.1,1.5), which takes 0.5 off: this is the UCI file the seed reads.
+    assert ds.X.sum() == pytest.approx(2078.2, abs=1e-9)
+    np.testing.assert_array_equal(ds.X[34], [4.9, 3.1, 1.5, 0.1])
+    np.testing.assert_array_equal(ds.X[37], [4.9, 3.1, 1.5, 0.1])
+
+
+def test_header_detected_and_label_by_name_in_any_column(tmp_path):
+    path = write(tmp_path, "species,length,width\ncat,1.5,2\ndog,3,4.25\ncat,0,1\n")
+    ds = load_csv(path, label="species")
+    assert ds.feature_names == ["length", "width"] and ds.label_name == "species"
+    np.testing.assert_array_equal(ds.X, [[1.5, 2], [3, 4.25], [0, 1]])
+    assert list(ds.y) == ["cat", "dog", "cat"]
+    assert load_csv(path, label=0).label_name == "species"
+
+
+def test_no_header_defaults_to_last_column(tmp_path):
+    ds = load_csv(write(tmp_path, "1,2,a\n3,4,b\n"))
+    assert ds.feature_names == ["x1", "x2"] and list(ds.y) == ["a", "b"]
+    ds = load_csv(write(tmp_path, "1,2,0.5\n3,4,1.5\n", "n.csv"), header=False)
+    np.testing.assert_array_equal(ds.y, [0.5, 1.5])
+
+
+def test_utf8_bom_and_blank_lines_are_fine(tmp_path):
+    path = write(tmp_path, "\ufeffa,b,label\n1,2,x\n\n3,4,y\n")
+    ds = load_csv(path)
+    assert ds.feature_names == ["a", "b"] and len(ds) == 2
+
+
+@pytest.mark.parametrize("text,words", [
+    ("", ["empty"]),
+    ("a,b,label\n", ["only a header"]),
+    ("1,2,x\n3,x\n", ["line 2", "2 fields", "expected 3"]),
+    ("a,b,label\n1,2,x\n3,oops,y\n", ["line 3", "column 'b'", "'oops' is not a number"]),
+    ("a,b,label\n1,nan,x\n", ["line 2", "not finite"]),
+    ("a,b,label\n1,inf,x\n", ["not finite"]),
+    ("a,b,label\n1,2,\n", ["empty cells"]),
+    ("7\n8\n", ["at least 2 columns"]),
+])
+def test_bad_csv_names_the_problem_and_the_line(tmp_path, text, words):
+    with pytest.raises(DataError) as info:
+        load_csv(write(tmp_path, text))
+    for word in words:
+        assert word in str(info.value)
+    assert "d.csv" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unknown_label_column_lists_the_columns(tmp_path):
+    path = write(tmp_path, "a,b,label\n1,2,x\n")
+    with pytest.raises(DataError, match="no label column 'kind'; columns are: a, b, label"):
+        load_csv(path, label="kind")
+    with pytest.raises(DataError, match="index 5 is out of range"):
+        load_csv(path, label=5)
+
+
+def test_non_utf8_bytes(tmp_path):
+    path = write(tmp_path, b"a,b,label\n1,2,caf\xe9\n", mode="wb")
+    with pytest.raises(DataError, match=r"line 2: not UTF-8"):
+        load_csv(path)
+
+
+def test_load_features_by_name_and_position(tmp_path):
+    path = write(tmp_path, "label,b,a\nx,2,1\ny,4,3\n")
+    np.testing.assert_array_equal(load_features(path, ["a", "b"]), [[1, 2], [3, 4]])
+    path = write(tmp_path, "1,2\n3,4\n", "p.csv")
+    np.testing.assert_array_equal(load_features(path, ["a", "b"]), [[1, 2], [3, 4]])
+    with pytest.raises(DataError, match="3 columns; the model needs 1 features"):
+        load_features(write(tmp_path, "1,2,3\n", "q.csv"), ["a"])
+
+
+def test_minmax_scaler_uses_the_seed_arithmetic():
+    X = np.array([[4.3, 2.0], [7.9, 4.4], [5.0, 3.0]])
+    s = Scaler("minmax").fit(X)
+    for j in range(2):
+        col = X[:, j]
+        scale = 1.0 / (col.max() - col.min())
+        expected = col * scale + (0 - col.min() * scale)
+        np.testing.assert_array_equal(s.transform(X)[:, j], expected)  # bit for bit
+    np.testing.assert_allclose(s.inverse_transform(s.transform(X)), X, rtol=1e-15)
+
+
+def test_standard_scaler_and_constant_columns():
+    X = np.array([[1.0, 5.0], [3.0, 5.0], [5.0, 5.0]])
+    Z = Scaler("standard").fit_transform(X)
+    np.testing.assert_allclose(Z[:, 0], [-np.sqrt(1.5), 0, np.sqrt(1.5)], rtol=1e-14)
+    np.testing.assert_array_equal(Z[:, 1], 0)
+    np.testing.assert_array_equal(Scaler("minmax").fit_transform(X)[:, 1], 0)
+    with pytest.raises(ConfigError, match="unknown scaler 'robust'"):
+        Scaler("robust")
+
+
+def test_stratified_split_keeps_class_shares_and_is_reproducible():
+    y = np.array(["a"] * 50 + ["b"] * 30 + ["c"] * 20)
+    train, val = split_indices(y, 0.2, seed=3)
+    assert len(val) == 20 and len(train) == 80 and not set(train) & set(val)
+    assert sorted(np.unique(y[val], return_counts=True)[1]) == [4, 6, 10]
+    np.testing.assert_array_equal(val, split_indices(y, 0.2, seed=3)[1])
+    assert not np.array_equal(val, split_indices(y, 0.2, seed=4)[1])
+    train, val = split_indices(y, 0.2, seed=3, stratify=False)
+    assert len(val) == 20
+
+
+def test_split_refuses_fractions_that_leave_nothing():
+    with pytest.raises(DataError, match="0 of 3 rows"):
+        split_indices(np.arange(3), 0.1)
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        split_indices(np.arange(3), 1.5)
+
+
+def test_task_detection():
+    assert detect_task(np.array(["a", "b"], dtype=object)) == "classification"
+    assert detect_task(np.array([0, 1, 2, 1, 0] * 10)) == "classification"
+    assert detect_task(np.linspace(0, 1, 50)) == "regression"
+    assert detect_task(np.arange(100)) == "regression"
+    assert detect_task(np.eye(3)[[0, 1, 2, 1]]) == "classification"
+
+
+def test_dataframes_and_arrays_alike():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"u": [1.0, 2.0], "v": [3.0, 4.0]})
+    ds = as_dataset(df, pd.Series(["p", "q"], name="kind"))
+    assert ds.feature_names == ["u", "v"] and ds.label_name == "kind"
+    np.testing.assert_array_equal(ds.X, [[1, 3], [2, 4]])
+    ds = as_dataset([[1, 2], [3, 4]], [0, 1])
+    assert ds.feature_names == ["x1", "x2"]
+    with pytest.raises(DataError, match="2 rows but y has 3"):
+        as_dataset([[1, 2], [3, 4]], [0, 1, 1])
