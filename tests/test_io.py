@@ -1,0 +1,131 @@
+"""Model files: round trips, no pickle, every kind of broken file refused with a clear message."""
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop import io
+from deltaprop.data import load_iris
+from deltaprop.model import Model
+
+
+@pytest.fixture(scope="module")
+def iris_model():
+    ds = load_iris()
+    model = Model(hidden=(6,), activation="tanh")
+    model.fit(ds.X, ds.y, epochs=30, seed=0, verbose=0, validation_fraction=0.2)
+    return model, ds
+
+
+def test_round_trip_predicts_identically(iris_model, tmp_path):
+    model, ds = iris_model
+    path = tmp_path / "m.npz"
+    io.save(model, path)
+    loaded = io.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(ds.X), model.predict_proba(ds.X))
+    assert list(loaded.predict(ds.X)) == list(model.predict(ds.X))
+    assert loaded.classes == ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    assert loaded.feature_names == model.feature_names and loaded.loss == "cross_entropy"
+    assert loaded.scaler.kind == "standard"
+    np.testing.assert_array_equal(loaded.scaler.scale, model.scaler.scale)
+
+
+def test_the_file_is_npz_with_a_json_description_and_no_pickle(iris_model, tmp_path):
+    model, _ = iris_model
+    path = tmp_path / "m.npz"
+    io.save(model, path)
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == sorted(["meta.npy", "W0.npy", "b0.npy", "W1.npy", "b1.npy",
+                                                "scaler_scale.npy", "scaler_offset.npy"])
+    with np.load(path, allow_pickle=False) as npz:  # would raise if anything needed pickle
+        meta = json.loads(npz["meta"].tobytes())
+    assert meta["format"] == "deltaprop-model" and meta["format_version"] == 1
+    assert meta["network"]["sizes"] == [4, 6, 3] and meta["deltaprop_version"] == dp.__version__
+    assert meta["settings"]["epochs"] == 30
+
+
+def test_network_round_trip_keeps_dtype_and_frozen(tmp_path):
+    net = dp.Network([3, 5, 2], activation="relu", output_activation="softmax", seed=1, dtype="float32").freeze([2], "b")
+    io.save(net, tmp_path / "n.npz")
+    back = io.load(tmp_path / "n.npz")
+    assert back.dtype == np.float32 and back.layers[1].frozen == {"b"} and back.activations == ["relu", "softmax"]
+    for a, b in zip(net.weights, back.weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def _rewrite(path, meta_change=None, arrays_change=None):
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    if meta_change:
+        meta_change(meta)
+    if arrays_change:
+        arrays_change(arrays)
+    blob = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, meta=blob, **arrays)
+
+
+@pytest.mark.parametrize("damage,words", [
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "truncated or from another program"),
+    (lambda p: p.write_text("5.1,3.5,1.4,0.2,Iris-setosa\n"), "not a deltaprop model file"),
+    (lambda p: p.write_bytes(b""), "not a deltaprop model file"),
+    (lambda p: np.savez(p, W0=np.ones((2, 2))), "no description inside"),
+    (lambda p: _rewrite(p, lambda m: m.update(format_version=99)), "format version 99"),
+    (lambda p: _rewrite(p, lambda m: m.update(format="keras")), "not a deltaprop model file"),
+    (lambda p: _rewrite(p, arrays_change=lambda a: a.update(W1=np.ones((3, 7)))), "layer 2 arrays"),
+    (lambda p: _rewrite(p, arrays_change=lambda a: a.pop("b0")), "layer 1 arrays"),
+    (lambda p: _rewrite(p, arrays_change=lambda a: a.update(W0=np.ones((6, 4), dtype=np.int64))), "floating point"),
+    (lambda p: _rewrite(p, arrays_change=lambda a: a.update(W0=np.full((6, 4), np.nan))), "finite"),
+    (lambda p: _rewrite(p, lambda m: m["network"].update(activations=["tanh", "swish"])), "unknown activation 'swish'"),
+    (lambda p: _rewrite(p, lambda m: m.update(classes=["a", "b"])), "class names do not match"),
+    (lambda p: _rewrite(p, lambda m: m.update(feature_names=["a"])), "feature names do not match"),
+    (lambda p: _rewrite(p, lambda m: m.update(loss="hinge")), "unknown loss 'hinge'"),
+])
+def test_broken_model_files_are_refused_clearly(iris_model, tmp_path, damage, words):
+    model, _ = iris_model
+    path = tmp_path / "m.npz"
+    io.save(model, path)
+    damage(path)
+    with pytest.raises(dp.ModelFileError) as info:
+        io.load(path)
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_object_array_is_refused_without_unpickling(iris_model, tmp_path):
+    model, _ = iris_model
+    path = tmp_path / "m.npz"
+    io.save(model, path)
+    _rewrite(path, arrays_change=lambda a: a.update(W0=np.array([{"evil": 1}], dtype=object)))
+    with pytest.raises(dp.ModelFileError, match="corrupt model file"):
+        io.load(path)
+
+
+def test_size_limit(iris_model, tmp_path):
+    model, _ = iris_model
+    io.save(model, tmp_path / "m.npz")
+    with pytest.raises(dp.ModelFileError, match="over the 100-byte limit"):
+        io.load(tmp_path / "m.npz", max_bytes=100)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(dp.ModelFileError, match="no such model file"):
+        io.load(tmp_path / "nope.npz")
+    with pytest.raises(dp.ModelFileError, match="received a folder"):
+        io.load(tmp_path)
+
+
+def test_atomic_write_leaves_the_old_file_when_the_writer_fails(tmp_path):
+    path = tmp_path / "keep.txt"
+    path.write_text("precious")
+
+    def broken(fh):
+        fh.write(b"half")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        io.atomic_write(path, broken)
+    assert path.read_text() == "precious"
+    assert os.listdir(tmp_path) == ["keep.txt"]  # no temporary file left behind
