@@ -49,15 +49,36 @@ def _fraction(text):
     return value
 
 
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:  # NumPy's generators take only non-negative seeds
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed; received {text!r}")
+    return value
+
+
 def _seed_range(text):
     """"0-9" or "1,4,7" -> list of seeds."""
     try:
         if "-" in text.strip("-"):
             lo, hi = text.split("-", 1)
-            return list(range(int(lo), int(hi) + 1))
-        return [int(s) for s in text.split(",")]
+            seeds = list(range(int(lo), int(hi) + 1))
+        else:
+            seeds = [int(s) for s in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seeds like 0-9 or 1,4,7; received {text!r}") from None
+        seeds = []
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative seeds like 0-9 or 1,4,7; received {text!r}")
+    return seeds
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line like every other error, with where to find help."""
+
+    def error(self, message):
+        self.exit(2, f"deltaprop: error: {message} (see '{self.prog} --help')\n")
 
 
 # ---- commands ---------------------------------------------------------------------------------
@@ -65,7 +86,7 @@ def _add_demo(sub):
     p = sub.add_parser("demo", help="the seed's Iris project (4-5-3 sigmoid BP network)",
                        description="Train the seed article's 4-5-3 sigmoid network on the bundled Iris data.")
     p.add_argument("--faithful", action="store_true", help="reproduce the seed program exactly (its pitfalls included)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: 0; 1 with --faithful)")
+    p.add_argument("--seed", type=_seed, default=None, help="random seed (default: 0; 1 with --faithful)")
     p.add_argument("--seeds", type=_seed_range, help="run several seeds, e.g. 0-9, and print a table")
     p.add_argument("--epochs", type=_positive_int, default=300)
     p.add_argument("--metrics-json", metavar="F", help="write the per-epoch History as JSON")
@@ -80,7 +101,7 @@ def run_demo(args):
     from .recipes import RECIPES
     recipe = "faithful" if args.faithful else "default"
     plot = None if args.no_plot else (args.plot or DEMO_PLOT)
-    _check_outputs(args, [plot if args.plot else None, args.metrics_json])
+    _check_outputs(args, [plot if args.plot else None, args.metrics_json], plots=[plot])
     if args.seeds:
         return _demo_seeds(RECIPES[recipe], recipe, args)
     seed = args.seed if args.seed is not None else (1 if args.faithful else 0)
@@ -121,13 +142,14 @@ def _add_train(sub):
     p.add_argument("--lr", type=_positive_float, default=None, help="learning rate η (default: 0.01 adam, 0.1 otherwise)")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty λ on the weights")
     p.add_argument("--epochs", type=_positive_int, default=200)
-    p.add_argument("--batch-size", type=_positive_int, default=16, help="1 = per-sample SGD as in the seed")
+    p.add_argument("--batch-size", type=_positive_int, default=None,
+                   help="1 = per-sample SGD as in the seed (default: 16, or all training rows if fewer)")
     p.add_argument("--val-fraction", type=_fraction, default=0.2, help="share of rows held out for validation (0 = none)")
     p.add_argument("--scale", choices=["minmax", "standard", "none"], default="standard",
                    help="feature scaling fitted on the training rows (default: standard)")
     p.add_argument("--init", choices=["glorot_uniform", "he_normal", "uniform01"], default="glorot_uniform")
     p.add_argument("--patience", type=_positive_int, help="early stopping: epochs without val_loss improvement")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--out", metavar="MODEL", help="save the trained model (.npz)")
     p.add_argument("--plot", metavar="F", help="learning curves image (.png/.svg)")
     p.add_argument("--regions", metavar="F", help="decision regions image (classification with 2 features)")
@@ -141,17 +163,19 @@ def run_train(args):
     from .callbacks import EarlyStopping
     from .data import load_csv
     from .model import Model
-    _check_outputs(args, [args.out, args.plot, args.metrics_json, args.regions])
+    _check_outputs(args, [args.out, args.plot, args.metrics_json, args.regions], plots=[args.plot, args.regions])
     data = load_csv(args.data, label=args.label, header=False if args.no_header else "auto")
     if args.regions and data.X.shape[1] != 2:
         raise ConfigError(f"--regions needs data with exactly 2 features; {data.source} has {data.X.shape[1]}")
+    _check_network_size(data.X.shape[1], args.hidden)
+    batch_size = _batch_size(args.batch_size, len(data), args.val_fraction, data.source)
     model = Model(hidden=args.hidden, activation=args.activation, output_activation=args.output_activation,
                   loss=args.loss, task=args.task, scale=args.scale, init=args.init)
     lr = args.lr or (0.01 if args.optimizer == "adam" else 0.1)
     callbacks = [EarlyStopping(patience=args.patience)] if args.patience and args.val_fraction else []
     print(f"deltaprop train: {data.source}: {len(data)} rows, {data.X.shape[1]} features, label {data.label_name!r}")
     try:
-        history = model.fit(data.X, data.y, epochs=args.epochs, batch_size=min(args.batch_size, len(data)),
+        history = model.fit(data.X, data.y, epochs=args.epochs, batch_size=batch_size,
                             optimizer=args.optimizer, learning_rate=lr, l2=args.l2, validation_fraction=args.val_fraction,
                             seed=args.seed, callbacks=callbacks, verbose=1 if args.quiet else "auto",
                             feature_names=data.feature_names, label_name=data.label_name)
@@ -166,6 +190,28 @@ def run_train(args):
         from .plotting import plot_decision_regions
         print(f"drew the decision regions to {plot_decision_regions(model, data.X, data.y, args.regions)}")
     return 0
+
+
+def _batch_size(asked, m, val_fraction, source):
+    """The batch size for ``m`` rows of which ``val_fraction`` are held out: 16 by default (all the
+    training rows when fewer), and an explicit --batch-size never larger than the training rows."""
+    n_train = m - int(round(val_fraction * m)) if val_fraction else m
+    if asked is None:
+        return max(1, min(16, n_train))
+    if asked > n_train:
+        held = f" ({m} rows, {m - n_train} held out for validation)" if val_fraction else ""
+        raise ConfigError(f"--batch-size {asked} is larger than the {n_train} training rows of {source}{held}; use at most {n_train}")
+    return asked
+
+
+MAX_WEIGHTS = 50_000_000  # 400 MB of float64 weights, and a model file under the 1 GiB limit
+
+
+def _check_network_size(n_in, hidden):
+    sizes = [n_in, *hidden, 1]
+    n = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if n > MAX_WEIGHTS:
+        raise ConfigError(f"--hidden {' '.join(map(str, hidden))} gives over {n:,} weights; expected at most {MAX_WEIGHTS:,}")
 
 
 def _print_final(history):
@@ -195,7 +241,7 @@ def _add_evaluate(sub):
 
 def run_evaluate(args):
     from .data import load_csv
-    _check_outputs(args, [args.plot, args.json])
+    _check_outputs(args, [args.plot, args.json], plots=[args.plot])
     model = _load_model(args.model)
     data = load_csv(args.data, label=args.label, header=False if args.no_header else "auto", prefer_label=model.label_name)
     X = _align(data, model)
@@ -287,8 +333,13 @@ def _prediction_csv(model, X):
 
 
 # ---- outputs ------------------------------------------------------------------------------------
-def _check_outputs(args, paths):
-    """Refuse, before any work, to replace a file the user has (unless --force) or to write nowhere."""
+def _check_outputs(args, paths, plots=()):
+    """Refuse, before any work, to replace a file the user has (unless --force), to write nowhere,
+    or to draw in a format that does not exist."""
+    from .plotting import FORMATS
+    for path in filter(None, plots):
+        if os.path.splitext(path)[1].lstrip(".").lower() not in FORMATS:
+            raise ConfigError(f"plot file must end in .png, .svg or .pdf; received {path!r}")
     for path in filter(None, paths):
         if os.path.isdir(path):
             raise ConfigError(f"output {path!r} is a folder; expected a file name")
@@ -310,7 +361,7 @@ def _write_outputs(history, plot, metrics_json, title):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deltaprop",
         description="Backpropagation from scratch: train, evaluate, predict and explain MLPs.",
     )
