@@ -122,12 +122,22 @@ def load_csv(path, label=None, header="auto", prefer_label=None):
         raise DataError(f"{name}: expected at least 2 columns (features and a label); received {n_cols}")
     if not has_header and label is not None and not str(label).lstrip("-").isdigit():
         raise DataError(f"{name}: no header line, so the label column must be given by index; received {label!r}")
+    if has_header:
+        _check_unique(names, rows[0][0], name)
     if label is None and has_header and prefer_label in names:
         label = prefer_label
     li = _label_index(label, names, n_cols, name)
     X, y = _columns(body, li, n_cols, names, name)
     features = [n for i, n in enumerate(names) if i != li]
     return Dataset(X, y, features, names[li], name)
+
+
+def _check_unique(names, line, name):
+    seen = set()
+    for col in names:
+        if col in seen:
+            raise DataError(f"{name}, line {line}: the header names column {col!r} twice; expected unique column names")
+        seen.add(col)
 
 
 def _columns(body, li, n_cols, names, name):
@@ -171,6 +181,7 @@ def load_features(path, feature_names, header="auto"):
     has_header = _has_header(rows) if header == "auto" else bool(header)
     if has_header:
         names, body = rows[0][1], rows[1:]
+        _check_unique([c for c in names if c in feature_names], rows[0][0], name)
         missing = [f for f in feature_names if f not in names]
         if missing and len(names) in (n, n + 1):
             cols = list(range(n))  # the header names other features: trust the positions

@@ -34,7 +34,7 @@ class Model:
 
     def __init__(self, hidden=(5,), activation="sigmoid", output_activation=None, loss=None,
                  task="auto", scale="standard", init="glorot_uniform", dtype="float64"):
-        self.hidden = tuple(int(h) for h in ([hidden] if isinstance(hidden, int) else hidden))
+        self.hidden = _layer_sizes(hidden)
         self.activation, self.output_activation, self.loss = activation, output_activation, loss
         self.task, self.init, self.dtype = task, init, dtype
         self.scaler = Scaler(scale)
@@ -74,6 +74,8 @@ class Model:
         """Raw targets -> network targets: class names to one-hot rows (or a 0/1 column)."""
         y = np.asarray(y)
         if self.task == "regression":
+            if y.dtype.kind not in "biuf":
+                _check_numeric_targets(y)
             return y.reshape(-1, 1).astype(np.float64) if y.ndim == 1 else y.astype(np.float64)
         if y.ndim == 2:
             return y.astype(np.float64)
@@ -104,7 +106,7 @@ class Model:
                                        validation_fraction, seed=seed, stratify=stratify)
             validation_data, X, y = (X[val], y[val]), X[train], y[train]
         if not (warm_start and self.network is not None):
-            self._setup(data, y)
+            self._setup(data, data.y)  # every class of the data, even one seen only in validation
             self.scaler.fit(X)
             sizes = [X.shape[1], *self.hidden, self._n_out(y)]
             self.network = Network(sizes, self.activation, self.output_activation, self.init, seed, self.dtype)
@@ -175,6 +177,27 @@ def classification_report(true, pred, classes):
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         per_class.append({"class": name, "precision": float(p), "recall": float(r), "f1": float(f1), "support": int(actual)})
     return {"confusion_matrix": cm.tolist(), "per_class": per_class, "n": int(cm.sum())}
+
+
+def _layer_sizes(hidden):
+    """``hidden`` as a tuple of positive ints (one int is one hidden layer; () is none)."""
+    sizes = [hidden] if isinstance(hidden, (int, np.integer)) else hidden
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or isinstance(hidden, str) or not all(
+            isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in sizes):
+        raise ConfigError(f"hidden must be positive layer sizes such as (5,) or (16, 8); received {hidden!r}")
+    return tuple(int(h) for h in sizes)
+
+
+def _check_numeric_targets(y):
+    for v in np.ravel(y):
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            raise DataError(f"regression needs numeric targets; received {_py(v)!r}; class names need the classification task") from None
 
 
 def _py(v):
