@@ -148,7 +148,7 @@ def _check_settings(epochs, batch_size, m):
 
 def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate=None, loss="squared_error",
         l2=0.0, lr_schedule=None, shuffle=True, seed=None, validation_data=None, validation_fraction=0.0,
-        callbacks=(), verbose="auto", task="auto", model=None, initial_epoch=0):
+        callbacks=(), verbose="auto", task="auto", model=None, initial_epoch=0, engine="auto"):
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns a :class:`History`.
 
     Y holds class labels (0..k-1), one-hot rows, or real values. ``batch_size`` "auto" is
@@ -156,7 +156,10 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     or ``validation_fraction`` holds out that share of the rows (a random split from ``seed``).
     ``lr_schedule(epoch, lr0) -> lr`` sets the learning rate of each epoch. Callbacks see the state
     (see :mod:`deltaprop.callbacks`); ``verbose`` is 0 (silent), 1 (final summary), 2 (progress bar)
-    or "auto" (a bar on a terminal, else a summary).
+    or "auto" (a bar on a terminal, else a summary). ``engine`` is "numpy", "numba" (the compiled
+    kernels of :mod:`deltaprop.fast`: plain SGD) or "auto" (numba where it is installed and the
+    network and batch are so small that NumPy would be bound by the interpreter); both engines
+    give the same numbers.
     """
     loss_obj = net.resolve_loss(loss)
     task = infer_task(net, Y, loss_obj.name, task)
@@ -177,8 +180,27 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     opt = get_optimizer(optimizer, learning_rate)
     state = FitState(net, model, opt, epochs)
     state.rng, state.loss_name = rng, loss_obj.name
+    state.compiled = _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data)
     callbacks = list(callbacks) + [ProgressBar(verbose)]
     return _loop(state, X, Y, loss_obj, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch)
+
+
+ENGINES = ("auto", "numpy", "numba")
+
+
+def _compiled_trainer(engine, net, loss, opt, batch_size, X, Y, validation_data):
+    """A fast.Trainer when the compiled engine is asked for (or chosen by "auto"), else None."""
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+    if engine == "numpy":
+        return None
+    from . import fast
+    why = fast.unsupported(net, loss, opt)
+    if engine == "numba" and why:
+        raise ConfigError(f"engine 'numba' cannot train this: {why}; use engine='numpy' or 'auto'")
+    if why or (engine == "auto" and not fast.is_small(net, batch_size)):
+        return None
+    return fast.Trainer(net, loss, batch_size, X, Y, validation_data)
 
 
 def _check_l2(l2):
@@ -200,9 +222,12 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
             if lr_schedule is not None:
                 opt.learning_rate = float(lr_schedule(epoch, lr0))
             t0 = time.perf_counter()
-            with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
-                _run_epoch(net, opt, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
-            logs = _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, time.perf_counter() - t0)
+            if state.compiled is not None:
+                logs = _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0)
+            else:
+                with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
+                    _run_epoch(net, opt, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
+                logs = _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, time.perf_counter() - t0)
             state.history.append(epoch + 1, logs)
             if logs[monitor] < best[0]:
                 best = (logs[monitor], [p.copy() for p in net.weights + net.biases])
@@ -245,6 +270,33 @@ def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
         if i % 64 == 63:  # catch a blow-up within the epoch, at a cost of one max per 64 steps
             _check_weights(net)
     _check_weights(net)
+
+
+def _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0):
+    """The epoch and logs of _run_epoch + _epoch_logs, from the compiled kernel (and its evaluation)."""
+    net, opt = state.net, state.optimizer
+    order = state.rng.permutation(len(X)) if shuffle else None  # the same draws as _batches
+    exploded, sums = state.compiled.epoch(order, opt.learning_rate, l2)
+    if exploded:
+        _check_weights(net)  # raises TrainingDiverged with the NumPy engine's message
+    seconds = time.perf_counter() - t0
+    logs = _logs_from_sums(net, sums[:3], Y, l2, task)
+    if validation_data is not None:
+        logs.update({f"val_{k}": v for k, v in _logs_from_sums(net, sums[3:], validation_data[1], l2, task).items()})
+    logs["lr"], logs["time"] = opt.learning_rate, seconds
+    if not math.isfinite(logs["loss"]):
+        raise TrainingDiverged(f"the training loss became {logs['loss']}")
+    return logs
+
+
+def _logs_from_sums(net, sums, Y, l2, task):
+    """_evaluate's numbers from [sum of losses, rows right, sum of squared errors] over Y's rows."""
+    total, right, sse = sums.tolist()
+    C = total / len(Y) + (0.5 * l2 * sum(float((w ** 2).sum()) for w in net.weights) if l2 else 0.0)
+    if task == "classification":
+        return {"loss": C, "accuracy": right / len(Y)}
+    ss_tot = float(((Y - Y.mean(axis=0)) ** 2).sum())
+    return {"loss": C, "rmse": math.sqrt(sse / Y.size), "r2": 1 - sse / ss_tot if ss_tot > 0 else float("nan")}
 
 
 def _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, seconds):

@@ -1,0 +1,135 @@
+"""The compiled engine (deltaprop.fast) gives the NumPy engine's numbers, and falls back cleanly."""
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop import fast, recipes
+from deltaprop.callbacks import EarlyStopping
+
+numba_only = pytest.mark.skipif(not fast.AVAILABLE, reason="numba is not installed")
+
+
+def both(make_net, X, Y, **kwargs):
+    """Train two copies of one network, one per engine; return (numpy, numba) networks and histories."""
+    runs = []
+    for engine in ("numpy", "numba"):
+        net = make_net()
+        runs.append((net, net.fit(X, Y, verbose=0, engine=engine, **kwargs)))
+    return runs
+
+
+def assert_same(runs, tol=1e-12):
+    (net_a, hist_a), (net_b, hist_b) = runs
+    assert sorted(hist_a.history) == sorted(hist_b.history)
+    for key in hist_a.history:
+        if key != "time":
+            np.testing.assert_allclose(hist_b[key], hist_a[key], rtol=tol, atol=tol, err_msg=key)
+    for a, b in zip(net_a.weights + net_a.biases, net_b.weights + net_b.biases):
+        np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+    assert hist_a.best_epoch == hist_b.best_epoch
+
+
+@numba_only
+def test_faithful_recipe_same_numbers_as_numpy_engine():
+    rows, rnd = recipes.seed_rows(1)
+    (W1, b1), (W2, b2) = recipes.seed_init(rnd, 4, 5, 3)
+    X, y = np.array([r[:-1] for r in rows[:130]]), np.array([r[-1] for r in rows[:130]])
+    Xv, yv = np.array([r[:-1] for r in rows[130:]]), np.array([r[-1] for r in rows[130:]])
+    runs = both(lambda: dp.Network.from_weights([W1, W2], [b1, b2], "sigmoid"), X, y, epochs=300, batch_size=1,
+                optimizer=dp.SGD(0.2), loss="squared_error", shuffle=False, validation_data=(Xv, yv))
+    assert_same(runs)
+    assert runs[1][1].last("val_accuracy") == recipes.faithful(1).val_accuracy  # auto picks numba
+
+
+CASES = [  # hidden activations, output activation, loss, batch size, l2, shuffle
+    (["tanh"], "sigmoid", "binary_cross_entropy", 1, 0.0, True),
+    (["relu", "leaky_relu"], "softmax", "cross_entropy", 7, 0.01, True),
+    (["identity"], "softmax", "squared_error", 5, 0.0, False),
+    (["sigmoid"], "sigmoid", "cross_entropy", None, 0.0, True),
+    (["tanh", "sigmoid"], "softmax", "binary_cross_entropy", 3, 0.001, True),
+    (["leaky_relu"], "sigmoid", "squared_error", 4, 0.0, True),
+]
+
+
+@numba_only
+@pytest.mark.parametrize("hidden, out, loss, batch, l2, shuffle", CASES)
+def test_every_activation_loss_and_batch_size(hidden, out, loss, batch, l2, shuffle):
+    rng = np.random.default_rng(7)
+    X, labels = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
+    sizes = [3] + [6] * len(hidden) + [3]
+    runs = both(lambda: dp.Network(sizes, activation=hidden, output_activation=out, seed=3), X, labels,
+                epochs=15, batch_size=batch, optimizer=dp.SGD(0.1), loss=loss, l2=l2, shuffle=shuffle, seed=11,
+                validation_data=(X[:9], labels[:9]))
+    assert_same(runs)
+
+
+@numba_only
+def test_regression_frozen_bias_schedule_and_early_stopping():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 2))
+    Y = np.c_[X[:, :1] * 2 - X[:, 1:], X.sum(1, keepdims=True)]
+
+    def make():
+        return dp.Network([2, 4, 2], activation="tanh", output_activation="identity", seed=5).freeze(layers=[1], params="b")
+    runs = []
+    for engine in ("numpy", "numba"):
+        net = make()
+        hist = net.fit(X, Y, epochs=40, batch_size=2, optimizer=dp.SGD(0.05), loss="squared_error", verbose=0,
+                       lr_schedule=lambda e, lr0: lr0 / (1 + e), validation_fraction=0.2, seed=4, engine=engine,
+                       callbacks=[EarlyStopping(patience=3)])
+        runs.append((net, hist))
+    assert_same(runs)
+    assert "rmse" in runs[1][1].history and np.all(runs[1][0].biases[0] == make().biases[0])
+
+
+@numba_only
+def test_divergence_reported_alike():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(70, 2)) * 50, rng.normal(size=(70, 1)) * 50
+    messages = []
+    for engine in ("numpy", "numba"):
+        net = dp.Network([2, 8, 1], activation="relu", output_activation="identity", seed=1)
+        with pytest.raises(dp.TrainingDiverged) as err:
+            net.fit(X, Y, epochs=5, batch_size=1, optimizer=dp.SGD(5.0), verbose=0, engine=engine)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
+@numba_only
+def test_float32_stays_float32_and_close():
+    rng = np.random.default_rng(3)
+    X, labels = rng.normal(size=(25, 4)).astype(np.float32), rng.integers(0, 2, 25)
+    runs = both(lambda: dp.Network([4, 5, 2], output_activation="softmax", seed=0, dtype="float32"), X, labels,
+                epochs=10, batch_size=1, optimizer=dp.SGD(0.2), loss="cross_entropy", seed=0)
+    assert all(w.dtype == np.float32 for w in runs[1][0].weights)
+    assert_same(runs, tol=2e-5)
+
+
+def test_auto_falls_back_to_numpy_without_numba(monkeypatch):
+    monkeypatch.setattr(fast, "AVAILABLE", False)
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(20, 3)), rng.integers(0, 2, 20)
+    a = dp.Network([3, 4, 2], seed=0)
+    ha = a.fit(X, y, epochs=5, batch_size=1, optimizer=dp.SGD(0.1), verbose=0, seed=1)  # auto
+    b = dp.Network([3, 4, 2], seed=0)
+    hb = b.fit(X, y, epochs=5, batch_size=1, optimizer=dp.SGD(0.1), verbose=0, seed=1, engine="numpy")
+    assert ha["loss"] == hb["loss"]
+    with pytest.raises(dp.ConfigError, match="numba is not installed"):
+        dp.Network([3, 4, 2], seed=0).fit(X, y, epochs=1, batch_size=1, verbose=0, engine="numba")
+
+
+def test_engine_choice_is_validated():
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(dp.ConfigError, match="unknown engine 'gpu'"):
+        dp.Network([2, 2], seed=0).fit(X, y, epochs=1, verbose=0, engine="gpu")
+    if fast.AVAILABLE:
+        with pytest.raises(dp.ConfigError, match="plain SGD"):
+            dp.Network([2, 2], seed=0).fit(X, y, epochs=1, optimizer="adam", verbose=0, engine="numba")
+
+
+def test_auto_picks_numba_only_where_the_interpreter_bounds_numpy():
+    small, big = dp.Network([4, 5, 3]), dp.Network([784, 256, 10])
+    assert fast.is_small(small, 1) and not fast.is_small(big, 128)
+    loss, sgd = dp.get_loss("squared_error"), dp.SGD(0.1)
+    assert fast.unsupported(dp.Network([2, 3, 2], activation=["softmax"], output_activation="sigmoid"), loss, sgd)
+    assert fast.unsupported(small, loss, dp.Adam()) and (fast.unsupported(small, loss, sgd) == "") == fast.AVAILABLE
