@@ -2,7 +2,7 @@
 
 Both run in the same pipeline (StandardScaler, then the classifier) with the same settings, on
 the same repeated stratified 5-fold splits; the table gives the mean test accuracy over every
-fold of every repeat. Run: ``python bench/sklearn_accuracy.py [--repeats 5]``; prints Markdown
+fold of every repeat. Run: ``python bench/sklearn_accuracy.py [--repeats 10]``; prints Markdown
 for docs/sklearn.md. Not part of the test run.
 """
 import argparse
@@ -54,7 +54,7 @@ def table(repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="repeats of 5-fold CV (default 5)")
+    parser.add_argument("--repeats", type=int, default=10, help="repeats of 5-fold CV (default 10)")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     print(f"mean test accuracy over {args.repeats} x 5 stratified folds\n")

@@ -122,6 +122,17 @@ def test_two_classes_use_one_logistic_output_like_sklearn(iris):
     np.testing.assert_array_equal(clf.predict(X), np.where(p > 0.5, clf.classes_[1], clf.classes_[0]))
 
 
+def test_softmax_over_two_classes_uses_two_outputs(iris):
+    X, y = iris
+    labels = np.where(y == 0, "setosa", "other")
+    clf = quiet_fit(MLPClassifier(hidden_layer_sizes=(5,), output_activation="softmax", max_iter=30,
+                                  random_state=0), X, labels)
+    assert clf.coefs_[-1].shape == (5, 2) and clf.out_activation_ == "softmax"
+    P = forward_by_hand(X, clf.coefs_, clf.intercepts_, relu, softmax)  # column j is classes_[j]
+    np.testing.assert_allclose(clf.predict_proba(X), P, rtol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(P[:, 1] > 0.5).astype(int)])
+
+
 def test_loss_curve_is_the_training_loss_recomputed_with_sklearns_alpha(iris):
     X, y = iris
     clf = MLPClassifier(hidden_layer_sizes=(5,), alpha=2.0, batch_size=50, max_iter=4, random_state=0)

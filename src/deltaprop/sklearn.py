@@ -105,8 +105,9 @@ class _SklearnStopping(Callback):
         est.t_ += self.n_samples
         est.loss_curve_.append(logs["loss"])
         if "val_loss" in logs:
+            Xv, yv = self.validation
             est.validation_loss_curve_.append(logs["val_loss"])
-            est.validation_scores_.append(est._score_output(state.net._forward(self.validation[0]), self.validation[1]))
+            est.validation_scores_.append(est._score_output(state.net._forward(Xv), yv))
         if est.verbose:
             print(f"Iteration {est.n_iter_}, loss = {logs['loss']:.8f}")
         if not self.incremental:
@@ -219,12 +220,15 @@ class _BaseMLP(BaseEstimator):
         X, Xv, y, yv = train_test_split(X, y, random_state=self._random_state,
                                         test_size=self.validation_fraction, stratify=stratify)
         if len(Xv) < 2:
-            raise DataError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
+            raise DataError("The validation set is too small. Increase 'validation_fraction' "
+                            "or the size of your dataset.")
         return (X, y), (Xv, yv)
 
     def _train(self, X, y, validation, incremental):
         b = self._batch_size(len(X))
         self._l2 = self.alpha / b  # sklearn adds alpha/(2 b) ||W||^2 to the mean loss of a batch of b rows
+        if validation is not None:
+            validation = (validation[0].astype(self.network_.dtype, copy=False), validation[1])
         stopping = _SklearnStopping(self, len(X), validation, incremental)
         self.n_iter_ = 0
         val = None if validation is None else (validation[0], self._encode_y(validation[1]))
@@ -353,20 +357,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _setup_targets(self, y, classes):
         self._label_binarizer = LabelBinarizer().fit(y if classes is None else classes)
         self.classes_ = self._label_binarizer.classes_
-        multilabel = self._label_binarizer.y_type_.startswith("multilabel")
-        if len(self.classes_) < 2:
+        k, multilabel = len(self.classes_), self._label_binarizer.y_type_.startswith("multilabel")
+        if k < 2:
             raise DataError(f"MLPClassifier needs at least 2 classes in y; received only one class: {self.classes_[0]!r}")
-        out = self.output_activation or ("sigmoid" if multilabel or len(self.classes_) == 2 else "softmax")
-        out = _engine_name(out)
-        _check_choice("output_activation", out, ("softmax", "sigmoid"))
-        if multilabel and out == "softmax":
-            raise ConfigError("multilabel targets need independent outputs: output_activation 'logistic', not 'softmax'")
-        self._out_activation = out
-        self._two_column = len(self.classes_) == 2 and out == "softmax" and not multilabel
-        k = len(self.classes_)
+        self._out_activation = self._output_activation(k, multilabel)
+        # sklearn's layout: one logistic output for two classes, k outputs otherwise; softmax over
+        # two classes needs both columns.
+        self._two_column = k == 2 and self._out_activation == "softmax"
         self._n_out = 2 if self._two_column else (1 if k == 2 and not multilabel else k)
         self._loss_name = self._engine_loss()
         self._stratify = not multilabel
+
+    def _output_activation(self, k, multilabel):
+        out = _engine_name(self.output_activation or ("sigmoid" if multilabel or k == 2 else "softmax"))
+        if out not in ("softmax", "sigmoid"):
+            raise ConfigError(f"a classifier's output_activation must be None, 'softmax' or 'logistic'; "
+                              f"received {self.output_activation!r}")
+        if multilabel and out == "softmax":
+            raise ConfigError("multilabel targets need independent outputs: output_activation 'logistic', not 'softmax'")
+        return out
 
     def _engine_loss(self):
         if self.loss == "squared_error":
@@ -375,7 +384,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _check_same_classes(self, classes):
         if not np.array_equal(np.unique(classes), self.classes_):
-            raise DataError(f"`classes={list(classes)!r}` is not the same as on the first call: {list(self.classes_)!r}")
+            raise DataError(f"`classes={list(classes)!r}` is not the same as on the first call: "
+                            f"{list(self.classes_)!r}")
 
     def _encode_y(self, y):
         """Labels to the network's targets: one-hot rows, one 0/1 column (two classes), or indicators."""
@@ -466,7 +476,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _setup_targets(self, y, classes):
         out = _engine_name(self.output_activation or "identity")
         if out == "softmax":
-            raise ConfigError("a regressor's outputs are independent values: output_activation 'softmax' is for classifiers")
+            raise ConfigError("a regressor's outputs are independent values: "
+                              "output_activation 'softmax' is for classifiers")
         self._out_activation, self._loss_name, self._stratify = out, "squared_error", False
         self._n_out = 1 if y.ndim == 1 else y.shape[1]
 
