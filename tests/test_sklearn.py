@@ -228,6 +228,9 @@ def test_warm_start_continues_from_the_fitted_weights(iris):
     cold = quiet_fit(MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0), X, y)
     np.testing.assert_array_equal(cold.coefs_[0], first[0])  # the same first fit...
     assert not np.array_equal(clf.coefs_[0], first[0])  # ...and the second one moved on from it
+    quiet_fit(clf, X, y, validation_data=(X[::2], y[::2]))  # a third fit, now with validation data
+    assert len(clf.validation_scores_) == 3 and len(clf.loss_curve_) == 9
+    assert clf.validation_scores_[-1] == clf.score(X[::2], y[::2])
 
 
 # ---- the regressor ---------------------------------------------------------------------------

@@ -196,7 +196,7 @@ class _BaseMLP(BaseEstimator):
             self._check_same_classes(classes)
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
-        (X, y), validation = self._split(X, y, validation_data, incremental)
+        (X, y), validation = self._split(X, y, validation_data)
         self._train(X, y, validation, incremental)
         return self
 
@@ -208,7 +208,7 @@ class _BaseMLP(BaseEstimator):
         self.loss_curve_, self.validation_loss_curve_, self.validation_scores_ = [], [], []
         self.best_loss_, self.best_validation_score_, self.t_ = np.inf, -np.inf, 0
 
-    def _split(self, X, y, validation_data, incremental):
+    def _split(self, X, y, validation_data):
         """(X, y) to train on, and the validation set (X_val, y_val) or None."""
         if validation_data is not None:
             Xv, yv = validation_data
@@ -229,6 +229,8 @@ class _BaseMLP(BaseEstimator):
         self._l2 = self.alpha / b  # sklearn adds alpha/(2 b) ||W||^2 to the mean loss of a batch of b rows
         if validation is not None:
             validation = (validation[0].astype(self.network_.dtype, copy=False), validation[1])
+            if self.validation_scores_ is None:  # a warm start after a fit without validation
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
         stopping = _SklearnStopping(self, len(X), validation, incremental)
         self.n_iter_ = 0
         val = None if validation is None else (validation[0], self._encode_y(validation[1]))
@@ -236,7 +238,7 @@ class _BaseMLP(BaseEstimator):
               optimizer=self._optimizer, loss=self._loss_name, l2=self._l2, shuffle=self.shuffle,
               seed=int(self._random_state.randint(SEED_MAX)), validation_data=val, callbacks=[stopping],
               verbose=0, task=self._task)
-        if validation is None:
+        if not self.validation_scores_:  # sklearn's None when nothing was validated
             self.validation_scores_ = self.best_validation_score_ = None
         if not incremental and not stopping.converged and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
