@@ -7,6 +7,7 @@ in the same folder, flushed to disk, then renamed over the target, so a crash mi
 old file intact.
 """
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -114,11 +115,37 @@ def _open(path, max_bytes):
     try:
         with zipfile.ZipFile(path) as zf:
             total = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ModelFileError(f"{path}: corrupt model file ({exc})") from None
-    if total > max_bytes:
-        raise ModelFileError(f"{path}: unpacks to {total} bytes, over the {max_bytes}-byte limit for model files")
+            if total > max_bytes:
+                raise ModelFileError(f"{path}: unpacks to {total} bytes, over the {max_bytes}-byte limit for model files")
+            for info in zf.infolist():
+                _check_member(path, zf, info)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{path}: corrupt model file ({_first_line(exc)})") from None
     return path
+
+
+def _check_member(path, zf, info):
+    """Read only the .npy header of one entry: a plain numeric array whose shape accounts for
+    exactly the entry's size, so nothing is allocated from a shape the file merely claims."""
+    with zf.open(info) as fh:
+        try:
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(fh)
+        except ValueError:
+            raise ModelFileError(f"{path}: entry {info.filename!r} is not a NumPy array") from None
+        header = fh.tell()
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise ModelFileError(f"{path}: corrupt model file (entry {info.filename!r} holds {dtype} data; expected plain numbers, never pickled objects)")
+    size = math.prod(shape) * dtype.itemsize
+    if header + size != info.file_size:
+        raise ModelFileError(f"{path}: entry {info.filename!r} claims shape {shape} ({size} bytes) but holds {info.file_size - header} bytes")
+
+
+def _first_line(exc):
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def read(path, max_bytes=MAX_FILE_BYTES):
@@ -128,7 +155,7 @@ def read(path, max_bytes=MAX_FILE_BYTES):
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise ModelFileError(f"{path}: corrupt model file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise ModelFileError(f"{path}: corrupt model file ({_first_line(exc)})") from None
     if META not in arrays:
         raise ModelFileError(f"{path}: not a deltaprop model file (no description inside)")
     try:
@@ -147,14 +174,24 @@ def _check_meta(path, meta):
         raise ModelFileError(f"{path}: model file format version {version!r}; this deltaprop ({__version__}) reads version {FORMAT_VERSION}")
 
 
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _list_of(value, kind):
+    return isinstance(value, list) and all(isinstance(v, kind) and not isinstance(v, bool) for v in value)
+
+
 def _network_from(path, netmeta, arrays):
-    try:
-        sizes, acts = [int(s) for s in netmeta["sizes"]], list(netmeta["activations"])
-        dtype = netmeta.get("dtype", "float64")
-    except (KeyError, TypeError, ValueError):
-        raise ModelFileError(f"{path}: the network description is incomplete") from None
-    if len(sizes) < 2 or len(acts) != len(sizes) - 1 or min(sizes) < 1:
-        raise ModelFileError(f"{path}: inconsistent network description (sizes {sizes}, {len(acts)} activations)")
+    if not isinstance(netmeta, dict) or "sizes" not in netmeta or "activations" not in netmeta:
+        raise ModelFileError(f"{path}: the network description is incomplete")
+    sizes, acts = netmeta["sizes"], netmeta["activations"]
+    dtype, frozen = netmeta.get("dtype", "float64"), netmeta.get("frozen") or []
+    if (not isinstance(sizes, list) or not all(_is_int(s) and s >= 1 for s in sizes) or len(sizes) < 2
+            or not _list_of(acts, str) or len(acts) != len(sizes) - 1):
+        raise ModelFileError(f"{path}: inconsistent network description (sizes {str(sizes)[:60]}, activations {str(acts)[:60]})")
+    if dtype not in ("float32", "float64") or not isinstance(frozen, list) or not all(_list_of(f, str) for f in frozen):
+        raise ModelFileError(f"{path}: inconsistent network description (dtype {str(dtype)[:20]!r}, frozen {str(frozen)[:40]})")
     weights, biases = [], []
     for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         W, b = arrays.get(f"W{l}"), arrays.get(f"b{l}")
@@ -170,8 +207,8 @@ def _network_from(path, netmeta, arrays):
         net = Network.from_weights(weights, biases, acts, dtype=dtype)
     except ValueError as exc:
         raise ModelFileError(f"{path}: {exc}") from None
-    for layer, frozen in zip(net.layers, netmeta.get("frozen") or [[]] * len(net.layers)):
-        layer.frozen = set(frozen) & {"W", "b"}
+    for layer, names in zip(net.layers, frozen):
+        layer.frozen = set(names) & {"W", "b"}
     return net
 
 
@@ -190,14 +227,20 @@ def _model_from(path, meta, arrays, net):
     n_in = net.sizes[0]
     scale, offset = arrays.get("scaler_scale"), arrays.get("scaler_offset")
     names = meta.get("feature_names")
-    if scale is None or offset is None or scale.shape != (n_in,) or offset.shape != (n_in,) or not isinstance(names, list) or len(names) != n_in:
+    if scale is None or offset is None or scale.shape != (n_in,) or offset.shape != (n_in,) or not _list_of(names, str) or len(names) != n_in:
         raise ModelFileError(f"{path}: the scaler or feature names do not match the network's {n_in} inputs")
+    if scale.dtype.kind not in "iuf" or offset.dtype.kind not in "iuf" or not (np.isfinite(scale).all() and np.isfinite(offset).all()):
+        raise ModelFileError(f"{path}: the scaler arrays must hold finite numbers; received {scale.dtype} and {offset.dtype} with NaN/inf or not numbers")
     task, classes = meta.get("task"), meta.get("classes")
     if task not in ("classification", "regression"):
-        raise ModelFileError(f"{path}: unknown task {task!r} in the model description")
-    if task == "classification" and (not isinstance(classes, list) or len(classes) < 2
-                                     or net.sizes[-1] not in (len(classes), 1)):
+        raise ModelFileError(f"{path}: unknown task {str(task)[:40]!r} in the model description")
+    if task == "classification" and (not _list_of(classes, (str, int, float)) or len(classes) < 2
+                                     or len(set(classes)) != len(classes) or net.sizes[-1] not in (len(classes), 1)):
         raise ModelFileError(f"{path}: the class names do not match the network's {net.sizes[-1]} outputs")
+    text = [meta.get(k) for k in ("activation", "output_activation", "loss", "scaler", "init", "label_name")]
+    if not all(v is None or isinstance(v, str) for v in text) or not isinstance(meta.get("settings", {}), dict) \
+            or not isinstance(meta.get("checkpoint"), (dict, type(None))):
+        raise ModelFileError(f"{path}: the model description has a setting of the wrong type (names must be text, settings a mapping)")
     try:
         model = Model(hidden=meta.get("hidden", net.sizes[1:-1]), activation=meta.get("activation", "sigmoid"),
                       output_activation=meta.get("output_activation"), loss=meta.get("loss"), task=task,
