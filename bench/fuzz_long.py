@@ -1,0 +1,26 @@
+"""The long fuzzing profile: 10,000 generated cases per property of tests/test_fuzz.py.
+
+    python bench/fuzz_long.py            # about 10 minutes on 2 cores
+
+Runs pytest with DELTAPROP_FUZZ=long and prints each property's case count and the total time;
+the result goes into docs/reliability.md.
+"""
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    env = dict(os.environ, DELTAPROP_FUZZ="long")
+    start = time.perf_counter()
+    code = subprocess.call([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--hypothesis-show-statistics",
+                            os.path.join(HERE, "..", "tests", "test_fuzz.py")], env=env)
+    print(f"long fuzz profile: exit code {code}, {time.perf_counter() - start:.0f} s")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
