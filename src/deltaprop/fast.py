@@ -85,8 +85,7 @@ def _log_sigmoid(z):
 
 @njit(cache=True, error_model="numpy", fastmath=FAST)
 def _unpack(spec, l):
-    s = spec[l]
-    return s[N_IN], s[N_OUT], s[W_OFF], s[B_OFF], s[ACT], s[IN_OFF], s[OUT_OFF]
+    return spec[l, N_IN], spec[l, N_OUT], spec[l, W_OFF], spec[l, B_OFF], spec[l, ACT], spec[l, IN_OFF], spec[l, OUT_OFF]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FAST)
@@ -108,78 +107,90 @@ def _argmax(v):
 
 # ---- one sample: forward, backward ---------------------------------------------------------
 @njit(cache=True, error_model="numpy", fastmath=FAST)
-def _forward(p, spec, x, Z, A, i):
-    """Row i of Z and A for the input x: z = a_prev W^T + b, a = f(z), layer by layer."""
-    for q in range(len(x)):
-        A[i, q] = x[q]
-    for l in range(spec.shape[0]):
-        n_in, n_out, w, b, act, a0, u0 = _unpack(spec, l)
-        for j in range(n_out):
-            s = 0 * p[0]
-            for q in range(n_in):
-                s += A[i, a0 + q] * p[w + j * n_in + q]  # sum_k a_k w_jk
-            Z[i, u0 + j] = s + p[b + j]
-        if act == SOFTMAX:
-            top, total = _max(Z[i], u0, u0 + n_out), 0 * p[0]
-            for j in range(u0, u0 + n_out):
-                A[i, j] = np.exp(Z[i, j] - top)
-                total += A[i, j]
-            for j in range(u0, u0 + n_out):
-                A[i, j] /= total
-        else:
-            for j in range(u0, u0 + n_out):
-                A[i, j] = _f(act, Z[i, j])
+def _activate(act, Z, A, lo, hi):
+    """A[lo:hi] = f(Z[lo:hi]); one branch per layer, so the loops stay simple."""
+    if act == SOFTMAX:
+        top = _max(Z, lo, hi)
+        total = 0 * Z[lo]
+        for j in range(lo, hi):
+            A[j] = np.exp(Z[j] - top)
+            total += A[j]
+        for j in range(lo, hi):
+            A[j] /= total
+    elif act == SIGMOID:
+        for j in range(lo, hi):
+            e = np.exp(-abs(Z[j]))  # as activations._sigmoid: exp never overflows
+            r = 1 / (1 + e)
+            A[j] = r if Z[j] >= 0 else e * r
+    else:
+        for j in range(lo, hi):
+            A[j] = _f(act, Z[j])
 
 
 @njit(cache=True, error_model="numpy", fastmath=FAST)
-def _backward(p, spec, loss, y, m, Z, A, D, i, g):
-    """Add sample i's dW, db to g, from its output delta (one sample of a batch of m)."""
+def _forward(p, spec, x, Z, A):
+    """Z and A (one sample's row) for the input x: z = a_prev W^T + b, a = f(z), layer by layer."""
+    for q in range(len(x)):
+        A[q] = x[q]
+    for l in range(spec.shape[0]):
+        n_in, n_out, w, b, act, a0, u0 = _unpack(spec, l)
+        for j in range(n_out):
+            s, row = 0 * p[0], w + j * n_in
+            for q in range(n_in):
+                s += A[a0 + q] * p[row + q]
+            Z[u0 + j] = s + p[b + j]  # z_j = sum_k w_jk a_k + b_j
+        _activate(act, Z, A, u0, u0 + n_out)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FAST)
+def _backward(p, spec, loss, y, m, Z, A, D, g):
+    """Add one sample's dW, db to g, from its output delta (one sample of a batch of m)."""
     L = spec.shape[0]
     n, act, u0 = spec[L - 1, N_OUT], spec[L - 1, ACT], spec[L - 1, OUT_OFF]
-    a, z, d = A[i, u0:u0 + n], Z[i, u0:u0 + n], D[i, u0:u0 + n]
     if act == SOFTMAX and loss == CROSS_ENTROPY:  # the fused pairs of losses.FUSED
         ysum = 0 * y[0]
         for j in range(n):
             ysum += y[j]
         for j in range(n):
-            d[j] = (a[j] * ysum - y[j]) / m
+            D[u0 + j] = (A[u0 + j] * ysum - y[j]) / m
     elif act == SIGMOID and loss == BINARY_CROSS_ENTROPY:
         for j in range(n):
-            d[j] = (a[j] - y[j]) / m
+            D[u0 + j] = (A[u0 + j] - y[j]) / m
     elif act == SIGMOID and loss == CROSS_ENTROPY:
         for j in range(n):
-            d[j] = ((a[j] - 1) * y[j]) / m
+            D[u0 + j] = ((A[u0 + j] - 1) * y[j]) / m
     else:
         for j in range(n):  # dC/da, then the chain rule through f
             if loss == SQUARED_ERROR:
-                d[j] = (a[j] - y[j]) / m
+                D[u0 + j] = (A[u0 + j] - y[j]) / m
             elif loss == CROSS_ENTROPY:
-                d[j] = (-y[j] / a[j]) / m
+                D[u0 + j] = (-y[j] / A[u0 + j]) / m
             else:
-                d[j] = ((a[j] - y[j]) / (a[j] * (1 - a[j]))) / m
+                D[u0 + j] = ((A[u0 + j] - y[j]) / (A[u0 + j] * (1 - A[u0 + j]))) / m
         if act == SOFTMAX:  # J^T g = a * (g - <g, a>)
-            ga = 0 * d[0]
+            ga = 0 * D[u0]
             for j in range(n):
-                ga += d[j] * a[j]
+                ga += D[u0 + j] * A[u0 + j]
             for j in range(n):
-                d[j] = a[j] * (d[j] - ga)
+                D[u0 + j] = A[u0 + j] * (D[u0 + j] - ga)
         else:
             for j in range(n):
-                d[j] = d[j] * _df(act, z[j], a[j])
+                D[u0 + j] = D[u0 + j] * _df(act, Z[u0 + j], A[u0 + j])
     for l in range(L - 1, -1, -1):
         n_in, n_out, w, b, act, a0, u0 = _unpack(spec, l)
         for j in range(n_out):
-            dj = D[i, u0 + j]
-            g[b + j] += dj  # db = delta
+            g[b + j] += D[u0 + j]  # db = delta
+        for j in range(n_out):
+            dj, row = D[u0 + j], w + j * n_in
             for q in range(n_in):
-                g[w + j * n_in + q] += dj * A[i, a0 + q]  # dW = delta a_prev^T
+                g[row + q] += dj * A[a0 + q]  # dW = delta a_prev^T
         if l > 0:  # case 2: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1))
             below = spec[l - 1, ACT]
             for q in range(n_in):
                 s = 0 * p[0]
                 for j in range(n_out):
-                    s += D[i, u0 + j] * p[w + j * n_in + q]
-                D[i, a0 + q] = s * _df(below, Z[i, a0 + q], A[i, a0 + q])
+                    s += D[u0 + j] * p[w + j * n_in + q]
+                D[a0 + q] = s * _df(below, Z[a0 + q], A[a0 + q])
 
 
 @njit(cache=True, error_model="numpy", fastmath=FAST)
@@ -212,7 +223,7 @@ def _evaluate(p, spec, loss, X, Y, Z, A, out):
     n, act, u0 = spec[L - 1, N_OUT], spec[L - 1, ACT], spec[L - 1, OUT_OFF]
     total = correct = sse = 0.0
     for r in range(X.shape[0]):
-        _forward(p, spec, X[r], Z, A, 0)
+        _forward(p, spec, X[r], Z[0], A[0])
         a, z, y = A[0, u0:u0 + n], Z[0, u0:u0 + n], Y[r]
         c = e2 = 0 * p[0]
         for j in range(n):
@@ -248,7 +259,7 @@ def train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, r
     """Epochs of mini-batch SGD for K networks of one shape, each evaluated after every epoch.
 
     theta (K, P); X (K, m, n_in), Y (K, m, n_out); orders (K, E, m): the row order of each epoch;
-    lrs (E,); Xv, Yv (K, m_val, .); results (K, E, 6): [loss sum, right, squared errors] on the
+    lrs (K, E); Xv, Yv (K, m_val, .); results (K, E, 6): [loss sum, right, squared errors] on the
     training rows, then on the validation rows. status[k] becomes e * 1000 + l when layer l of
     network k blew up in epoch e (counted from 1); that network then stops.
     """
@@ -263,9 +274,9 @@ def train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, r
                 n = min(batch, m - start)
                 g[:] = 0
                 for i in range(n):
-                    _forward(p, spec, x[order[start + i]], Z, A, i)
-                    _backward(p, spec, loss, y[order[start + i]], n, Z, A, D, i, g)
-                _update(p, spec, g, lrs[e], l2)
+                    _forward(p, spec, x[order[start + i]], Z[i], A[i])
+                    _backward(p, spec, loss, y[order[start + i]], n, Z[i], A[i], D[i], g)
+                _update(p, spec, g, lrs[k, e], l2)
                 if step % 64 == 63:  # as training._run_epoch: catch a blow-up within the epoch
                     bad = _exploded(p, spec)
                     if bad:
@@ -337,13 +348,13 @@ class Trainer:
         self.g = np.zeros(P, dt)
         self.scratch = tuple(np.zeros((self.batch, width), dt) for _ in range(3))
         self.results, self.status = np.zeros((1, 1, 6)), np.zeros(1, np.int64)
-        self.lrs, self.ordered = np.zeros(1), np.arange(len(X))[None, None]
+        self.lrs, self.ordered = np.zeros((1, 1)), np.arange(len(X))[None, None]
 
     def epoch(self, order, lr, l2):
         """One epoch in ``order`` (None: as stored); returns (status, [6 sums]) and updates the network."""
         for view, param in self.pairs:
             view[...] = param  # a callback may have changed the weights since the last epoch
-        self.lrs[0] = lr
+        self.lrs[0, 0] = lr
         orders = self.ordered if order is None else order[None, None]
         train(self.theta, self.spec, self.loss, *self.data, orders, self.batch, self.lrs, l2,
               *self.val, self.g, *self.scratch, self.results, self.status)

@@ -55,8 +55,17 @@ def seed_init(rnd, n_inputs, n_hidden, n_outputs):
     return layers
 
 
-def faithful(seed=1, epochs=300, n_hidden=5, learning_rate=0.2, n_train=130, verbose=0, callbacks=()):
-    """The seed program's exact run: same shuffle, same initial weights, same per-sample updates."""
+@dataclass
+class Run:
+    """A recipe's network and data before training: ``net.fit(*data, epochs=..., **settings)`` trains it."""
+    network: Network
+    data: tuple
+    settings: dict
+    scaler: Scaler
+
+
+def faithful_run(seed=1, n_hidden=5, learning_rate=0.2, n_train=130):
+    """The seed program's network, rows and settings: same shuffle, same initial weights."""
     rows, rnd = seed_rows(seed)
     train, val = rows[:n_train], rows[n_train:]
     n_outputs = len({r[-1] for r in train})
@@ -65,22 +74,36 @@ def faithful(seed=1, epochs=300, n_hidden=5, learning_rate=0.2, n_train=130, ver
     X, y = np.array([r[:-1] for r in train]), np.array([r[-1] for r in train])
     Xv, yv = np.array([r[:-1] for r in val]), np.array([r[-1] for r in val])
     # w += 0.2 * delta * input with delta = (y - a) a (1 - a) is gradient descent on 1/2 (a - y)^2
-    history = net.fit(X, y, epochs=epochs, batch_size=1, optimizer=SGD(learning_rate), loss="squared_error",
-                      shuffle=False, validation_data=(Xv, yv), verbose=verbose, callbacks=callbacks)
-    return DemoResult(net, history, "faithful", seed, list(LABELS), Scaler("minmax").fit(load_iris().X))
+    settings = dict(batch_size=1, optimizer=SGD(learning_rate), loss="squared_error", shuffle=False,
+                    validation_data=(Xv, yv))
+    return Run(net, (X, y), settings, Scaler("minmax").fit(load_iris().X))
 
 
-def default(seed=0, epochs=300, n_hidden=5, learning_rate=0.2, n_val=20, verbose=0, callbacks=()):
-    """The same 4-5-3 sigmoid network and data with the seed's pitfalls fixed (see the module doc)."""
+def faithful(seed=1, epochs=300, n_hidden=5, learning_rate=0.2, n_train=130, verbose=0, callbacks=()):
+    """The seed program's exact run: same shuffle, same initial weights, same per-sample updates."""
+    run = faithful_run(seed, n_hidden, learning_rate, n_train)
+    history = run.network.fit(*run.data, epochs=epochs, verbose=verbose, callbacks=callbacks, **run.settings)
+    return DemoResult(run.network, history, "faithful", seed, list(LABELS), run.scaler)
+
+
+def default_run(seed=0, n_hidden=5, learning_rate=0.2, n_val=20):
+    """The default recipe's network, rows and settings (see the module doc)."""
     ds = load_iris()
     codes = np.array([LABELS[c] for c in ds.y])
     train, val = split_indices(codes, n_val / len(codes), seed=seed, stratify=True)
     scaler = Scaler("minmax").fit(ds.X[train])  # fitted on the training rows only: no leak
     net = Network([4, n_hidden, 3], activation="sigmoid", init="glorot_uniform", seed=seed)
-    history = net.fit(scaler.transform(ds.X[train]), codes[train], epochs=epochs, batch_size=1,
-                      optimizer=SGD(learning_rate), loss="squared_error", shuffle=True, seed=seed,
-                      validation_data=(scaler.transform(ds.X[val]), codes[val]), verbose=verbose, callbacks=callbacks)
-    return DemoResult(net, history, "default", seed, list(LABELS), scaler)
+    settings = dict(batch_size=1, optimizer=SGD(learning_rate), loss="squared_error", shuffle=True, seed=seed,
+                    validation_data=(scaler.transform(ds.X[val]), codes[val]))
+    return Run(net, (scaler.transform(ds.X[train]), codes[train]), settings, scaler)
+
+
+def default(seed=0, epochs=300, n_hidden=5, learning_rate=0.2, n_val=20, verbose=0, callbacks=()):
+    """The same 4-5-3 sigmoid network and data with the seed's pitfalls fixed (see the module doc)."""
+    run = default_run(seed, n_hidden, learning_rate, n_val)
+    history = run.network.fit(*run.data, epochs=epochs, verbose=verbose, callbacks=callbacks, **run.settings)
+    return DemoResult(run.network, history, "default", seed, list(LABELS), run.scaler)
 
 
 RECIPES = {"faithful": faithful, "default": default}
+RUNS = {"faithful": faithful_run, "default": default_run}

@@ -1,0 +1,123 @@
+"""Many small networks at once: K same-shape networks trained in one pass of the compiled kernel.
+
+Ten seeds of the Iris demo are ten 4-5-3 networks of 43 parameters each; trained one after the
+other, each pays Python's per-epoch bookkeeping (300 kernel calls, logs, histories). Here one call
+of :func:`deltaprop.fast.train` runs every epoch of every network (their parameters side by side,
+one row of ``theta`` each), and the histories are built afterwards. Each network gets exactly the
+numbers ``fit`` would give it: the same row orders (drawn from its own ``seed``), the same steps,
+the same per-epoch evaluation.
+
+Without Numba, or for settings the kernel does not run, the networks are simply trained one by one.
+"""
+import time
+
+import numpy as np
+
+from . import fast
+from .optimizers import SGD
+from .recipes import LABELS, RUNS, DemoResult
+from .training import History, _check_settings, _logs_from_sums, infer_task, prepare_targets
+
+STACKABLE = {"batch_size", "optimizer", "loss", "shuffle", "seed", "validation_data", "l2"}
+
+
+def run_seeds(recipe, seeds, epochs=300, **kwargs):
+    """The recipe ("faithful" or "default") for every seed: DemoResults equal to the recipe's own."""
+    make = RUNS[recipe] if isinstance(recipe, str) else recipe
+    runs = [make(seed, **kwargs) for seed in seeds]
+    histories = train_many(runs, epochs)
+    name = recipe if isinstance(recipe, str) else make.__name__.removesuffix("_run")
+    return [DemoResult(r.network, h, name, seed, list(LABELS), r.scaler) for r, h, seed in zip(runs, histories, seeds)]
+
+
+def train_many(runs, epochs):
+    """Train every :class:`~deltaprop.recipes.Run` for ``epochs``; returns their Histories, in order."""
+    if not _stackable(runs):
+        return [r.network.fit(*r.data, epochs=epochs, verbose=0, **r.settings) for r in runs]
+    t0 = time.perf_counter()
+    jobs = [_prepare(r, epochs) for r in runs]
+    net0, loss, batch = runs[0].network, jobs[0]["loss"], jobs[0]["batch"]
+    spec, P, width = fast.layout(net0.layers)
+    theta = np.stack([np.concatenate([a.ravel() for l in r.network.layers for a in (l.W, l.b)]) for r in runs])
+    X, Y, Xv, Yv = (np.stack([j[key] for j in jobs]) for key in ("X", "Y", "Xv", "Yv"))
+    orders = np.stack([j["orders"] for j in jobs])
+    lrs = np.array([[j["lr"]] * epochs for j in jobs])
+    results, status = np.zeros((len(runs), epochs, 6)), np.zeros(len(runs), np.int64)
+    scratch = [np.zeros((batch, width), net0.dtype) for _ in range(3)]
+    fast.train(theta, spec, fast.LOSS_CODES[loss.name], X, Y, orders, batch, lrs, jobs[0]["l2"], Xv, Yv,
+               np.zeros(P, net0.dtype), *scratch, results, status)
+    seconds = (time.perf_counter() - t0) / (epochs * len(runs))
+    histories = []
+    for k, (run, job) in enumerate(zip(runs, jobs)):
+        if status[k]:  # it blew up: let fit train it alone and report the divergence its own way
+            histories.append(run.network.fit(*run.data, epochs=epochs, verbose=0, **run.settings))
+            continue
+        _unpack(theta[k], run.network)
+        histories.append(_history(run.network, job, results[k], seconds))
+    return histories
+
+
+def _stackable(runs):
+    """One kernel call can train them: numba, same shape and settings it runs, plain SGD."""
+    if not fast.AVAILABLE or not runs:
+        return False
+    first = runs[0]
+    for r in runs:
+        opt, net = r.settings.get("optimizer"), r.network
+        if set(r.settings) - STACKABLE or not isinstance(opt, SGD) or type(opt) is not SGD:
+            return False
+        if fast.unsupported(net, net.resolve_loss(r.settings.get("loss", "squared_error")), opt):
+            return False
+        same = (net.sizes, net.activations, net.dtype, [l.frozen for l in net.layers]) == \
+               (first.network.sizes, first.network.activations, first.network.dtype, [l.frozen for l in first.network.layers])
+        keys = ("batch_size", "loss", "l2")
+        if not same or any(r.settings.get(k) != first.settings.get(k) for k in keys):
+            return False
+        if len(r.data[0]) != len(first.data[0]) or _n_val(r) != _n_val(first):
+            return False
+    return True
+
+
+def _n_val(run):
+    val = run.settings.get("validation_data")
+    return -1 if val is None else len(val[0])
+
+
+def _prepare(run, epochs):
+    """What fit would train on: checked arrays, one-hot targets, and each epoch's row order."""
+    net, s = run.network, run.settings
+    loss = net.resolve_loss(s.get("loss", "squared_error"))
+    task = infer_task(net, run.data[1], loss.name)
+    X = net.check_X(run.data[0])
+    Y = net.check_Y(prepare_targets(net, run.data[1], loss.name), len(X))
+    rng = np.random.default_rng(s.get("seed"))
+    m = len(X)
+    orders = np.stack([rng.permutation(m) if s.get("shuffle", True) else np.arange(m) for _ in range(epochs)])
+    if s.get("validation_data") is not None:
+        Xv = net.check_X(s["validation_data"][0])
+        Yv = net.check_Y(prepare_targets(net, s["validation_data"][1], loss.name), len(Xv))
+    else:
+        Xv, Yv = X[:0], Y[:0]
+    batch = _check_settings(epochs, s.get("batch_size", "auto"), m)
+    return dict(loss=loss, task=task, X=X, Y=Y, Xv=Xv, Yv=Yv, orders=orders, batch=batch,
+                lr=s["optimizer"].learning_rate, l2=float(s.get("l2", 0.0)), validated=s.get("validation_data") is not None)
+
+
+def _unpack(p, net):
+    for view, param in zip(fast.views(p, net.layers), [a for l in net.layers for a in (l.W, l.b)]):
+        param[...] = view
+
+
+def _history(net, job, results, seconds):
+    """The History fit would have recorded, from the kernel's per-epoch sums."""
+    history, best = History(), np.inf
+    monitor = "val_loss" if job["validated"] else "loss"
+    for e, sums in enumerate(results):
+        logs = _logs_from_sums(net, sums[:3], job["Y"], job["l2"], job["task"])
+        if job["validated"]:
+            logs.update({f"val_{k}": v for k, v in _logs_from_sums(net, sums[3:], job["Yv"], job["l2"], job["task"]).items()})
+        logs["lr"], logs["time"] = job["lr"], seconds
+        history.append(e + 1, logs)
+        if logs[monitor] < best:
+            best, history.best_epoch = logs[monitor], e + 1
+    return history

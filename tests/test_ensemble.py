@@ -1,0 +1,43 @@
+"""K networks trained at once give each network the numbers it gets when trained alone."""
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop import ensemble, fast, recipes
+
+
+def assert_same_result(a, b, tol=1e-12):
+    assert a.seed == b.seed and a.recipe == b.recipe
+    assert sorted(a.history.history) == sorted(b.history.history)
+    for key in b.history.history:
+        if key != "time":
+            np.testing.assert_allclose(a.history[key], b.history[key], rtol=tol, atol=tol, err_msg=key)
+    assert a.val_accuracy == b.val_accuracy and a.history.best_epoch == b.history.best_epoch
+    for x, y in zip(a.network.weights + a.network.biases, b.network.weights + b.network.biases):
+        np.testing.assert_allclose(x, y, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("recipe, seeds", [("faithful", [0, 1, 2, 7]), ("default", [0, 3, 5])])
+def test_run_seeds_matches_each_recipe_run(recipe, seeds):
+    results = ensemble.run_seeds(recipe, seeds, epochs=60)
+    for seed, got in zip(seeds, results):
+        assert_same_result(got, recipes.RECIPES[recipe](seed, epochs=60))
+
+
+def test_without_numba_the_runs_are_trained_one_by_one(monkeypatch):
+    monkeypatch.setattr(fast, "AVAILABLE", False)
+    got = ensemble.run_seeds("faithful", [3, 4], epochs=20)
+    for seed, result in zip([3, 4], got):
+        assert_same_result(result, recipes.faithful(seed, epochs=20))
+
+
+def test_mixed_settings_fall_back_and_learning_rates_may_differ():
+    runs = [recipes.default_run(0, learning_rate=0.1), recipes.default_run(1, learning_rate=0.5)]
+    alone = [recipes.default(0, learning_rate=0.1, epochs=10), recipes.default(1, learning_rate=0.5, epochs=10)]
+    for hist, ref in zip(ensemble.train_many(runs, 10), alone):
+        np.testing.assert_allclose(hist["val_loss"], ref.history["val_loss"], rtol=1e-12)
+    runs, ref = [recipes.default_run(0), recipes.default_run(1)], recipes.default_run(1)
+    runs[1].settings["optimizer"], ref.settings["optimizer"] = dp.Adam(0.01), dp.Adam(0.01)
+    assert not ensemble._stackable(runs)  # not one kernel call: trained one by one, still right
+    hist = ensemble.train_many(runs, 3)[1]
+    np.testing.assert_array_equal(hist["val_loss"], ref.network.fit(*ref.data, epochs=3, verbose=0, **ref.settings)["val_loss"])
