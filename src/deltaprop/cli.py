@@ -211,7 +211,7 @@ def _check_network_size(n_in, hidden):
     sizes = [n_in, *hidden, 1]
     n = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     if n > MAX_WEIGHTS:
-        raise ConfigError(f"--hidden {' '.join(map(str, hidden))} gives over {n:,} weights; expected at most {MAX_WEIGHTS:,}")
+        raise ConfigError(f"--hidden {' '.join(map(str, hidden))} gives {n:,} weights; expected at most {MAX_WEIGHTS:,}")
 
 
 def _print_final(history):

@@ -66,14 +66,17 @@ def _parse_rows(raw, name):
     if "\x00" in text:
         raise DataError(f"{name}: contains NUL bytes; expected a text CSV file, not a binary file")
     csv.field_size_limit(MAX_FIELD_CHARS)
-    rows = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, start = [], 1
+    # strict: a quote left open would otherwise swallow every later line into one field
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         for row in reader:
             if row and any(cell.strip() for cell in row):
                 rows.append((reader.line_num, [cell.strip() for cell in row]))
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise DataError(f"{name}, line {reader.line_num}: unreadable CSV ({exc})") from None
+        hint = "; a quoted field starting on this line is never closed" if "end of data" in str(exc) else ""
+        raise DataError(f"{name}, line {start}: unreadable CSV ({exc}){hint}") from None
     return rows
 
 
