@@ -385,8 +385,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except DeltapropError as exc:
-        print(f"deltaprop: error: {exc}", file=sys.stderr)
+    except DeltapropError as exc:  # one line, even if a name in the message holds a newline
+        print("deltaprop: error: " + " ".join(str(exc).splitlines()), file=sys.stderr)
         return 2
     except OSError as exc:  # a file the user named: missing, unreadable, a folder, ...
         name = f" {exc.filename!r}" if exc.filename else ""

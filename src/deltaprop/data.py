@@ -34,6 +34,11 @@ class Dataset:
         return len(self.X)
 
 
+def names_text(items):
+    """Names for a one-line message: printable ones as they are, others (newlines, ...) as repr."""
+    return ", ".join(t if t.isprintable() else repr(t) for t in map(str, items))
+
+
 # ---- reading CSV ----------------------------------------------------------------------------
 def _number(text):
     try:
@@ -100,7 +105,7 @@ def _label_index(label, names, n_cols, name):
         return idx % n_cols
     if label in names:
         return names.index(label)
-    raise DataError(f"{name}: no label column {label!r}; columns are: {', '.join(names)}")
+    raise DataError(f"{name}: no label column {label!r}; columns are: {names_text(names)}")
 
 
 def load_csv(path, label=None, header="auto", prefer_label=None):
@@ -189,13 +194,13 @@ def load_features(path, feature_names, header="auto"):
         if missing and len(names) in (n, n + 1):
             cols = list(range(n))  # the header names other features: trust the positions
         elif missing:
-            raise DataError(f"{name}: no column(s) {', '.join(missing)}; the model needs: {', '.join(feature_names)}")
+            raise DataError(f"{name}: no column(s) {names_text(missing)}; the model needs: {names_text(feature_names)}")
         else:
             cols = [names.index(f) for f in feature_names]
     else:
         body, width = rows, len(rows[0][1])
         if width not in (n, n + 1):
-            raise DataError(f"{name}: {width} columns; the model needs {n} features ({', '.join(feature_names)})")
+            raise DataError(f"{name}: {width} columns; the model needs {n} features ({names_text(feature_names)})")
         cols = list(range(n))
     if not body:
         raise DataError(f"{name}: only a header line; expected at least one row of data below it")

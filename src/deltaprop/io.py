@@ -189,9 +189,9 @@ def _network_from(path, netmeta, arrays):
     dtype, frozen = netmeta.get("dtype", "float64"), netmeta.get("frozen") or []
     if (not isinstance(sizes, list) or not all(_is_int(s) and s >= 1 for s in sizes) or len(sizes) < 2
             or not _list_of(acts, str) or len(acts) != len(sizes) - 1):
-        raise ModelFileError(f"{path}: inconsistent network description (sizes {str(sizes)[:60]}, activations {str(acts)[:60]})")
+        raise ModelFileError(f"{path}: inconsistent network description (sizes {repr(sizes)[:60]}, activations {repr(acts)[:60]})")
     if dtype not in ("float32", "float64") or not isinstance(frozen, list) or not all(_list_of(f, str) for f in frozen):
-        raise ModelFileError(f"{path}: inconsistent network description (dtype {str(dtype)[:20]!r}, frozen {str(frozen)[:40]})")
+        raise ModelFileError(f"{path}: inconsistent network description (dtype {repr(dtype)[:20]}, frozen {repr(frozen)[:40]})")
     weights, biases = [], []
     for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         W, b = arrays.get(f"W{l}"), arrays.get(f"b{l}")
@@ -233,7 +233,7 @@ def _model_from(path, meta, arrays, net):
         raise ModelFileError(f"{path}: the scaler arrays must hold finite numbers; received {scale.dtype} and {offset.dtype} with NaN/inf or not numbers")
     task, classes = meta.get("task"), meta.get("classes")
     if task not in ("classification", "regression"):
-        raise ModelFileError(f"{path}: unknown task {str(task)[:40]!r} in the model description")
+        raise ModelFileError(f"{path}: unknown task {repr(task)[:40]} in the model description")
     if task == "classification" and (not _list_of(classes, (str, int, float)) or len(classes) < 2
                                      or len(set(classes)) != len(classes) or net.sizes[-1] not in (len(classes), 1)):
         raise ModelFileError(f"{path}: the class names do not match the network's {net.sizes[-1]} outputs")

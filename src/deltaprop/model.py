@@ -6,7 +6,7 @@ the training settings, and it is what a model file holds.
 """
 import numpy as np
 
-from .data import Scaler, as_dataset, detect_task
+from .data import Scaler, as_dataset, detect_task, names_text
 from .errors import ConfigError, DataError
 from .network import Network
 from .training import accuracy, choose_task, fit, regression_metrics
@@ -67,7 +67,7 @@ class Model:
         data = as_dataset(X, feature_names=None)
         n = len(self.feature_names)
         if data.X.shape[1] != n:
-            raise DataError(f"expected {n} features ({', '.join(self.feature_names)}); received {data.X.shape[1]}")
+            raise DataError(f"expected {n} features ({names_text(self.feature_names)}); received {data.X.shape[1]}")
         return self.scaler.transform(data.X).astype(self.network.dtype)
 
     def encode_y(self, y):
@@ -82,8 +82,8 @@ class Model:
         index = {c: i for i, c in enumerate(self.classes)}
         unknown = sorted({str(_py(v)) for v in y if _py(v) not in index})
         if unknown:
-            raise DataError(f"unknown class label(s) {', '.join(unknown[:5])}; the model knows: "
-                            f"{', '.join(map(str, self.classes))}")
+            raise DataError(f"unknown class label(s) {names_text(unknown[:5])}; the model knows: "
+                            f"{names_text(self.classes)}")
         codes = np.array([index[_py(v)] for v in y])
         if self.network.sizes[-1] == 1:
             return codes.reshape(-1, 1).astype(np.float64)
