@@ -133,3 +133,21 @@ def test_auto_picks_numba_only_where_the_interpreter_bounds_numpy():
     loss, sgd = dp.get_loss("squared_error"), dp.SGD(0.1)
     assert fast.unsupported(dp.Network([2, 3, 2], activation=["softmax"], output_activation="sigmoid"), loss, sgd)
     assert fast.unsupported(small, loss, dp.Adam()) and (fast.unsupported(small, loss, sgd) == "") == fast.AVAILABLE
+
+
+def test_running_train_metrics_are_the_batches_as_trained():
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(48, 3)), rng.integers(0, 3, 48)
+    net = dp.Network([3, 6, 3], output_activation="softmax", seed=2)
+    start = net.copy()
+    hist = net.fit(X, y, epochs=2, batch_size=16, optimizer=dp.SGD(0.1), loss="cross_entropy", shuffle=False,
+                   verbose=0, train_metrics="running")
+    losses, right = [], 0.0
+    for s in range(0, 48, 16):  # epoch 1 by hand: each batch's loss before its step
+        losses.append(start.loss(X[s:s + 16], y_onehot := np.eye(3)[y[s:s + 16]], "cross_entropy") * 16)
+        right += (start.forward(X[s:s + 16]).argmax(1) == y[s:s + 16]).sum()
+        start.train_step(X[s:s + 16], y_onehot, dp.SGD(0.1), "cross_entropy")
+    assert hist["loss"][0] == pytest.approx(sum(losses) / 48, rel=1e-12)
+    assert hist["accuracy"][0] == pytest.approx(right / 48, rel=1e-12)
+    with pytest.raises(dp.ConfigError, match="exact train_metrics"):
+        net.fit(X, y, epochs=1, batch_size=1, verbose=0, engine="numba", train_metrics="running")

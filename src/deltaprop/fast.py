@@ -48,11 +48,12 @@ N_IN, N_OUT, W_OFF, B_OFF, ACT, IN_OFF, OUT_OFF, FROZEN = range(8)
 
 
 # ---- scalars: one activation, its derivative, log-sigmoid ------------------------------------
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _f(code, z):
     if code == SIGMOID:
         e = np.exp(-abs(z))  # as activations._sigmoid: exp never overflows
-        return 1 / (1 + e) if z >= 0 else e / (1 + e)
+        r = 1 / (1 + e)
+        return r if z >= 0 else e * r  # e / (1 + e), to the last bit
     if code == TANH:
         return np.tanh(z)
     if code == RELU:
@@ -62,7 +63,7 @@ def _f(code, z):
     return z
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _df(code, z, a):
     if code == SIGMOID:
         return a * (1 - a)
@@ -75,7 +76,7 @@ def _df(code, z, a):
     return 1.0
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _log_sigmoid(z):
     t = -z  # log sigmoid(z) = -logaddexp(0, -z), in NumPy's order of operations
     if t == 0:
@@ -83,12 +84,12 @@ def _log_sigmoid(z):
     return -(t + np.log1p(np.exp(-t))) if t > 0 else -np.log1p(np.exp(t))
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _unpack(spec, l):
     return spec[l, N_IN], spec[l, N_OUT], spec[l, W_OFF], spec[l, B_OFF], spec[l, ACT], spec[l, IN_OFF], spec[l, OUT_OFF]
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _max(v, lo, hi):
     top = v[lo]
     for j in range(lo + 1, hi):
@@ -96,7 +97,7 @@ def _max(v, lo, hi):
     return top
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _argmax(v):
     best = 0  # the first index wins ties, as numpy.argmax
     for j in range(1, len(v)):
@@ -106,28 +107,19 @@ def _argmax(v):
 
 
 # ---- one sample: forward, backward ---------------------------------------------------------
-@njit(cache=True, error_model="numpy", fastmath=FAST)
-def _activate(act, Z, A, lo, hi):
-    """A[lo:hi] = f(Z[lo:hi]); one branch per layer, so the loops stay simple."""
-    if act == SOFTMAX:
-        top = _max(Z, lo, hi)
-        total = 0 * Z[lo]
-        for j in range(lo, hi):
-            A[j] = np.exp(Z[j] - top)
-            total += A[j]
-        for j in range(lo, hi):
-            A[j] /= total
-    elif act == SIGMOID:
-        for j in range(lo, hi):
-            e = np.exp(-abs(Z[j]))  # as activations._sigmoid: exp never overflows
-            r = 1 / (1 + e)
-            A[j] = r if Z[j] >= 0 else e * r
-    else:
-        for j in range(lo, hi):
-            A[j] = _f(act, Z[j])
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+def _softmax(Z, A, lo, hi):
+    """A[lo:hi] = softmax(Z[lo:hi]), shifted by the max as activations._softmax."""
+    top = _max(Z, lo, hi)
+    total = 0.0
+    for j in range(lo, hi):
+        A[j] = np.exp(Z[j] - top)
+        total += A[j]
+    for j in range(lo, hi):
+        A[j] /= total
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _forward(p, spec, x, Z, A):
     """Z and A (one sample's row) for the input x: z = a_prev W^T + b, a = f(z), layer by layer."""
     for q in range(len(x)):
@@ -135,20 +127,24 @@ def _forward(p, spec, x, Z, A):
     for l in range(spec.shape[0]):
         n_in, n_out, w, b, act, a0, u0 = _unpack(spec, l)
         for j in range(n_out):
-            s, row = 0 * p[0], w + j * n_in
+            s, row = 0.0, w + j * n_in
             for q in range(n_in):
                 s += A[a0 + q] * p[row + q]
-            Z[u0 + j] = s + p[b + j]  # z_j = sum_k w_jk a_k + b_j
-        _activate(act, Z, A, u0, u0 + n_out)
+            z = s + p[b + j]  # z_j = sum_k w_jk a_k + b_j
+            Z[u0 + j] = z
+            if act != SOFTMAX:
+                A[u0 + j] = _f(act, z)
+        if act == SOFTMAX:
+            _softmax(Z, A, u0, u0 + n_out)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _backward(p, spec, loss, y, m, Z, A, D, g):
     """Add one sample's dW, db to g, from its output delta (one sample of a batch of m)."""
     L = spec.shape[0]
     n, act, u0 = spec[L - 1, N_OUT], spec[L - 1, ACT], spec[L - 1, OUT_OFF]
     if act == SOFTMAX and loss == CROSS_ENTROPY:  # the fused pairs of losses.FUSED
-        ysum = 0 * y[0]
+        ysum = 0.0
         for j in range(n):
             ysum += y[j]
         for j in range(n):
@@ -168,7 +164,7 @@ def _backward(p, spec, loss, y, m, Z, A, D, g):
             else:
                 D[u0 + j] = ((A[u0 + j] - y[j]) / (A[u0 + j] * (1 - A[u0 + j]))) / m
         if act == SOFTMAX:  # J^T g = a * (g - <g, a>)
-            ga = 0 * D[u0]
+            ga = 0.0
             for j in range(n):
                 ga += D[u0 + j] * A[u0 + j]
             for j in range(n):
@@ -187,13 +183,13 @@ def _backward(p, spec, loss, y, m, Z, A, D, g):
         if l > 0:  # case 2: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1))
             below = spec[l - 1, ACT]
             for q in range(n_in):
-                s = 0 * p[0]
+                s = 0.0
                 for j in range(n_out):
                     s += D[u0 + j] * p[w + j * n_in + q]
                 D[a0 + q] = s * _df(below, Z[a0 + q], A[a0 + q])
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _update(p, spec, g, lr, l2):
     """SGD: W <- W - eta (dW + l2 W), b <- b - eta db; frozen parameters stay."""
     for l in range(spec.shape[0]):
@@ -206,7 +202,7 @@ def _update(p, spec, g, lr, l2):
                 p[r] -= lr * g[r]
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _exploded(p, spec):
     """0 while every |w| < DIVERGED (NaN counts as exploded); else the 1-based layer number."""
     for l in range(spec.shape[0]):
@@ -216,7 +212,7 @@ def _exploded(p, spec):
     return 0
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
 def _evaluate(p, spec, loss, X, Y, Z, A, out):
     """out = [sum of per-sample losses, number classified right, sum of squared errors]."""
     L = spec.shape[0]
@@ -225,13 +221,13 @@ def _evaluate(p, spec, loss, X, Y, Z, A, out):
     for r in range(X.shape[0]):
         _forward(p, spec, X[r], Z[0], A[0])
         a, z, y = A[0, u0:u0 + n], Z[0, u0:u0 + n], Y[r]
-        c = e2 = 0 * p[0]
+        c = e2 = 0.0
         for j in range(n):
             e2 += (a[j] - y[j]) ** 2
         if loss == SQUARED_ERROR:
             c = 0.5 * e2
         elif act == SOFTMAX:  # log a = (z - max z) - log sum exp(z - max z), as log_softmax
-            top, se = _max(z, 0, n), 0 * p[0]
+            top, se = _max(z, 0, n), 0.0
             for j in range(n):
                 se += np.exp(z[j] - top)
             lse = np.log(se)

@@ -34,6 +34,11 @@ def _check_sizes(sizes):
             raise ConfigError(f"every layer size must be a positive integer; received {sizes!r}")
 
 
+def _all_finite(X):
+    """No NaN or inf in X: min and max carry any NaN and show any inf, with no temporary array."""
+    return bool(np.isfinite(X.min()) and np.isfinite(X.max()))
+
+
 class Network:
     """A multilayer perceptron trained by backpropagation.
 
@@ -182,7 +187,7 @@ class Network:
             raise ShapeError(f"expected X of shape (m, {self.layers[0].n_in}); received {X.shape}")
         if X.shape[0] == 0:
             raise ShapeError("expected at least one sample in X; received 0 rows")
-        if not np.isfinite(X).all():
+        if not _all_finite(X):
             raise DataError("X contains NaN or inf; expected finite numbers")
         return X
 
@@ -197,7 +202,7 @@ class Network:
             Y = Y.reshape(-1, 1) if n_out == 1 else Y.reshape(1, -1)
         if Y.shape != (m, n_out):
             raise ShapeError(f"expected Y of shape ({m}, {n_out}); received {Y.shape}")
-        if not np.isfinite(Y).all():
+        if not _all_finite(Y):
             raise DataError("Y contains NaN or inf; expected finite numbers")
         return Y
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from .callbacks import ProgressBar
-from .errors import ConfigError, DataError, ShapeError, TrainingDiverged
+from .errors import ConfigError, DataError, ShapeError, TrainingDiverged, choose
 from .optimizers import get_optimizer
 
 CLASSIFICATION_LOSSES = ("cross_entropy", "binary_cross_entropy")
@@ -66,7 +66,7 @@ def regression_metrics(A, Y):
     return {"rmse": rmse, "r2": r2}
 
 
-def _evaluate(net, loss, X, Y, l2, task, chunk=8192):
+def _evaluate(net, loss, X, Y, l2, task, chunk=2048):
     """Loss and metrics of the whole set (in chunks, so memory stays one batch's worth)."""
     total, outs = 0.0, []
     with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported as divergence below
@@ -148,7 +148,8 @@ def _check_settings(epochs, batch_size, m):
 
 def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate=None, loss="squared_error",
         l2=0.0, lr_schedule=None, shuffle=True, seed=None, validation_data=None, validation_fraction=0.0,
-        callbacks=(), verbose="auto", task="auto", model=None, initial_epoch=0, engine="auto"):
+        callbacks=(), verbose="auto", task="auto", model=None, initial_epoch=0, engine="auto",
+        train_metrics="exact"):
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns a :class:`History`.
 
     Y holds class labels (0..k-1), one-hot rows, or real values. ``batch_size`` "auto" is
@@ -159,7 +160,9 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     or "auto" (a bar on a terminal, else a summary). ``engine`` is "numpy", "numba" (the compiled
     kernels of :mod:`deltaprop.fast`: plain SGD) or "auto" (numba where it is installed and the
     network and batch are so small that NumPy would be bound by the interpreter); both engines
-    give the same numbers.
+    give the same numbers. ``train_metrics`` "exact" evaluates the whole training set after each
+    epoch; "running" logs the mean over the epoch's batches as they were trained (what Keras and
+    scikit-learn report), which saves a forward pass over the data each epoch.
     """
     loss_obj = net.resolve_loss(loss)
     task = infer_task(net, Y, loss_obj.name, task)
@@ -180,7 +183,8 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     opt = get_optimizer(optimizer, learning_rate)
     state = FitState(net, model, opt, epochs)
     state.rng, state.loss_name = rng, loss_obj.name
-    state.compiled = _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data)
+    state.running = choose("train_metrics", train_metrics, {"exact": False, "running": True})
+    state.compiled = _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data, state.running)
     callbacks = list(callbacks) + [ProgressBar(verbose)]
     return _loop(state, X, Y, loss_obj, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch)
 
@@ -188,14 +192,14 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
 ENGINES = ("auto", "numpy", "numba")
 
 
-def _compiled_trainer(engine, net, loss, opt, batch_size, X, Y, validation_data):
+def _compiled_trainer(engine, net, loss, opt, batch_size, X, Y, validation_data, running):
     """A fast.Trainer when the compiled engine is asked for (or chosen by "auto"), else None."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
     if engine == "numpy":
         return None
     from . import fast
-    why = fast.unsupported(net, loss, opt)
+    why = "it logs exact train_metrics only" if running else fast.unsupported(net, loss, opt)
     if engine == "numba" and why:
         raise ConfigError(f"engine 'numba' cannot train this: {why}; use engine='numpy' or 'auto'")
     if why or (engine == "auto" and not fast.is_small(net, batch_size)):
@@ -226,8 +230,8 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
                 logs = _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0)
             else:
                 with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
-                    _run_epoch(net, opt, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
-                logs = _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, time.perf_counter() - t0)
+                    sums = _run_epoch(net, opt, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
+                logs = _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, time.perf_counter() - t0, sums)
             state.history.append(epoch + 1, logs)
             if logs[monitor] < best[0]:
                 best = (logs[monitor], [p.copy() for p in net.weights + net.biases])
@@ -263,13 +267,19 @@ def _restore(net, params):
 
 
 def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
+    """One pass over the rows; returns the running [loss sum, rows right, squared errors] or None."""
+    sums = np.zeros(3) if state.running else None
     for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle)):
-        net._forward(X[idx])
-        net._backward(Y[idx], loss, l2)
+        Yb = Y[idx]
+        A = net._forward(X[idx])
+        if sums is not None:  # this batch's loss and metrics, before its step
+            sums += _batch_sums(net, loss, A, Yb)
+        net._backward(Yb, loss, l2)
         opt.step(net.params_and_grads())
         if i % 64 == 63:  # catch a blow-up within the epoch, at a cost of one max per 64 steps
             _check_weights(net)
     _check_weights(net)
+    return sums
 
 
 def _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0):
@@ -299,8 +309,13 @@ def _logs_from_sums(net, sums, Y, l2, task):
     return {"loss": C, "rmse": math.sqrt(sse / Y.size), "r2": 1 - sse / ss_tot if ss_tot > 0 else float("nan")}
 
 
-def _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, seconds):
-    logs = _evaluate(net, loss, X, Y, l2, task)
+def _batch_sums(net, loss, A, Y):
+    out = net.layers[-1]
+    return float(loss.value(out.activation, out.z, A, Y).sum()), accuracy(A, Y) * len(A), float(((A - Y) ** 2).sum())
+
+
+def _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, seconds, sums=None):
+    logs = _evaluate(net, loss, X, Y, l2, task) if sums is None else _logs_from_sums(net, sums, Y, l2, task)
     if validation_data is not None:
         logs.update({f"val_{k}": v for k, v in _evaluate(net, loss, *validation_data, l2, task).items()})
     logs["lr"], logs["time"] = opt.learning_rate, seconds

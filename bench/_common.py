@@ -1,0 +1,143 @@
+"""Shared by the benchmarks: the machine's description, timing, synthetic data, tables.
+
+Benchmarks never run in the test suite. Each script prints Markdown tables ready for
+docs/benchmarks.md, preceded by the machine, the versions and the command.
+"""
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def versions():
+    out = {"python": platform.python_version(), "numpy": np.__version__}
+    for name in ("numba", "sklearn", "torch", "deltaprop"):
+        try:
+            out[name] = __import__(name).__version__
+        except ImportError:
+            out[name] = "not installed"
+    return out
+
+
+def blas():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    return "; ".join(f"{i['internal_api']} {i.get('version')} {i.get('architecture')} kernel, {i['num_threads']} threads"
+                     for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def cpu():
+    try:
+        info = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        model = platform.processor()
+    return f"{model}, {os.cpu_count()} logical CPUs"
+
+
+def header(title):
+    """The Markdown lines every benchmark starts with: what ran, where, when, with what."""
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS") if k in os.environ}
+    lines = [f"## {title}", "",
+             f"- command: `{' '.join(['python'] + sys.argv)}`",
+             f"- date: {datetime.datetime.now().isoformat(timespec='minutes')}",
+             f"- machine: {cpu()}; load average at start {os.getloadavg()[0]:.1f}",
+             f"- BLAS: {blas()}; environment: {env or 'no OPENBLAS_* / OMP_* variables set'}",
+             "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()), ""]
+    return "\n".join(lines)
+
+
+def times(fn, repeat=5, warmup=1, clock=time.perf_counter):
+    """Seconds of each of ``repeat`` calls of fn(), after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t0 = clock()
+        fn()
+        out.append(clock() - t0)
+    return out
+
+
+def interleaved(fns, repeat=5, warmup=1, clock=time.perf_counter):
+    """{name: [seconds, ...]}: the calls take turns, so a change in the machine's load hits all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    out = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = clock()
+            fn()
+            out[name].append(clock() - t0)
+    return out
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def table(headers, rows):
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def mnist_like(m, dtype=np.float32, seed=0, n_in=784, n_classes=10):
+    """MNIST-shaped data made here (no download): pixels in [0, 1), labels from a random linear teacher."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((m, n_in), dtype=np.float32).astype(dtype, copy=False)
+    teacher = rng.standard_normal((n_in, n_classes)).astype(dtype)
+    y = (X @ teacher).argmax(axis=1)
+    return X, y
+
+
+def gemm_peak(dtype, n=2048, repeat=5):
+    """GFLOP/s of an n x n x n matrix product, the best of ``repeat`` (the BLAS's practical peak)."""
+    a = np.random.default_rng(0).random((n, n)).astype(dtype)
+    best = min(times(lambda: a @ a, repeat=repeat))
+    return 2 * n ** 3 / best / 1e9
+
+
+class NumpyMLP:
+    """A plain NumPy MLP baseline: ReLU hidden layers, softmax + cross-entropy, mini-batch SGD.
+
+    Written the way one writes it from a textbook, with no deltaprop code: W (n_out, n_in),
+    z = a W^T + b, delta = (p - y) / m at the output, delta = (delta W) * (z > 0) below.
+    """
+
+    def __init__(self, sizes, dtype=np.float32, seed=0):
+        rng = np.random.default_rng(seed)
+        self.W = [(rng.standard_normal((o, i)) * np.sqrt(2 / i)).astype(dtype) for i, o in zip(sizes[:-1], sizes[1:])]
+        self.b = [np.zeros(o, dtype) for o in sizes[1:]]
+
+    def step(self, X, Y, lr):
+        acts, zs = [X], []
+        for l, (W, b) in enumerate(zip(self.W, self.b)):
+            z = acts[-1] @ W.T + b
+            zs.append(z)
+            acts.append(np.maximum(z, 0) if l < len(self.W) - 1 else z)
+        z = zs[-1]
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        delta = (p - Y) / len(X)
+        for l in range(len(self.W) - 1, -1, -1):
+            dW, db = delta.T @ acts[l], delta.sum(axis=0)
+            if l > 0:
+                delta = (delta @ self.W[l]) * (zs[l - 1] > 0)
+            self.W[l] -= lr * dW
+            self.b[l] -= lr * db
+
+    def epoch(self, X, y, batch_size, lr, rng):
+        Y = np.eye(self.W[-1].shape[0], dtype=X.dtype)[y]
+        order = rng.permutation(len(X))
+        for s in range(0, len(X), batch_size):
+            idx = order[s:s + batch_size]
+            self.step(X[idx], Y[idx], lr)
