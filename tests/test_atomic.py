@@ -131,8 +131,6 @@ def test_checkpoints_go_through_atomic_write(tmp_path, monkeypatch):
     assert written and all(p.endswith("ck.npz") for p in written)
 
 
-@pytest.mark.xfail(strict=True, reason="explain_cli writes --out with Path.write_text and --diagram with "
-                                       "fig.savefig(path): neither is atomic nor refuses an existing file")
 def test_explain_outputs_are_atomic_and_never_replace_a_file(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "lee.md").write_text("precious")

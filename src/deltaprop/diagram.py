@@ -163,7 +163,8 @@ def save(trace, path, view="forward", show_grads=False, lang="en"):
     """Draw the Trace and write it to ``path``: .png or .svg (chosen by the suffix)."""
     suffix = file_format(path)
     fig = draw(trace, view, show_grads, lang)
-    fig.savefig(path, format=suffix, dpi=150, metadata=_metadata(suffix))
+    from .io import atomic_write
+    atomic_write(path, lambda fh: fig.savefig(fh, format=suffix, dpi=150, metadata=_metadata(suffix)))
     return path
 
 

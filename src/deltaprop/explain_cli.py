@@ -38,12 +38,15 @@ def add_explain_command(subparsers):
     p.add_argument("--view", default="forward", choices=("forward", "backward"), help="the diagram's view")
     p.add_argument("--grads", action="store_true", help="label the diagram's edges with ∂C/∂w too")
     p.add_argument("--out", metavar="FILE", help="write the explanation to FILE instead of the terminal")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(run=run_explain)
     return p
 
 
 def run_explain(args):
     """Build the trace, render it, write it; draw the diagram if asked. Returns the exit code."""
+    from .cli import _check_outputs
+    _check_outputs(args, [args.out, args.diagram])  # an existing file needs --force
     if args.diagram:
         from .diagram import file_format
         file_format(args.diagram)  # a wrong suffix fails now, not after the text was printed
@@ -51,7 +54,8 @@ def run_explain(args):
     from .explain import render
     text = render(trace, format=args.format, lang=args.lang, detail=args.detail, digits=args.digits)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        from .io import atomic_write_text
+        atomic_write_text(args.out, text)
     else:
         sys.stdout.write(text)
     if args.diagram:
