@@ -5,7 +5,6 @@
     deltaprop explain --model iris.npz --sample "5.1,3.5,1.4,0.2" --target Iris-setosa
 """
 import sys
-from pathlib import Path
 
 from .errors import ConfigError, DataError
 
