@@ -82,7 +82,7 @@ def _zip(members):
 
 
 def _bomb():
-    """A 1 KB zip whose directory says its entry unpacks to 2 GB: refused before decompressing."""
+    """A tiny zip whose directory says its entry unpacks to 2 GiB: refused before decompressing."""
     blob = bytearray(_zip({"meta.npy": b"\0" * 1000}))
     for sig, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         i = blob.index(sig)
