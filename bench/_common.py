@@ -90,12 +90,17 @@ def table(headers, rows):
     return "\n".join(lines)
 
 
-def mnist_like(m, dtype=np.float32, seed=0, n_in=784, n_classes=10):
-    """MNIST-shaped data made here (no download): pixels in [0, 1), labels from a random linear teacher."""
+def mnist_like(m, dtype=np.float32, seed=0, n_in=784, n_classes=10, chunk=4096):
+    """MNIST-shaped data made here (no download): pixels in [0, 1), labels from a random linear teacher.
+
+    Made in chunks straight into the result, so making it leaves no temporaries behind.
+    """
     rng = np.random.default_rng(seed)
-    X = rng.random((m, n_in), dtype=np.float32).astype(dtype, copy=False)
+    X, y = np.empty((m, n_in), dtype), np.empty(m, np.int64)
     teacher = rng.standard_normal((n_in, n_classes)).astype(dtype)
-    y = (X @ teacher).argmax(axis=1)
+    for s in range(0, m, chunk):
+        X[s:s + chunk] = rng.random((min(chunk, m - s), n_in), dtype=np.float32)
+        y[s:s + chunk] = (X[s:s + chunk] @ teacher).argmax(axis=1)
     return X, y
 
 

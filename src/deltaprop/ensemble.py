@@ -42,10 +42,16 @@ def train_many(runs, epochs):
     X, Y, Xv, Yv = (np.stack([j[key] for j in jobs]) for key in ("X", "Y", "Xv", "Yv"))
     orders = np.stack([j["orders"] for j in jobs])
     lrs = np.array([[j["lr"]] * epochs for j in jobs])
-    results, status = np.zeros((len(runs), epochs, 6)), np.zeros(len(runs), np.int64)
-    scratch = [np.zeros((batch, width), net0.dtype) for _ in range(3)]
-    fast.train(theta, spec, fast.LOSS_CODES[loss.name], X, Y, orders, batch, lrs, jobs[0]["l2"], Xv, Yv,
-               np.zeros(P, net0.dtype), *scratch, results, status)
+    results, status = np.zeros((len(runs), epochs, 7)), np.zeros(len(runs), np.int64)
+    code, l2 = fast.LOSS_CODES[loss.name], jobs[0]["l2"]
+    if fast.side_by_side(net0, loss, batch):  # the networks in the innermost loop: SIMD across them
+        th = np.ascontiguousarray(theta.T)
+        scratch = [np.zeros((width, len(runs)), net0.dtype) for _ in range(3)]
+        fast.train_side_by_side(th, spec, code, X, Y, orders, lrs, l2, Xv, Yv, *scratch, results, status)
+        theta = th.T
+    else:
+        scratch = [np.zeros((batch, width), net0.dtype) for _ in range(3)]
+        fast.train(theta, spec, code, X, Y, orders, batch, lrs, l2, Xv, Yv, np.zeros(P, net0.dtype), *scratch, results, status)
     seconds = (time.perf_counter() - t0) / (epochs * len(runs))
     histories = []
     for k, (run, job) in enumerate(zip(runs, jobs)):
@@ -113,9 +119,10 @@ def _history(net, job, results, seconds):
     history, best = History(), np.inf
     monitor = "val_loss" if job["validated"] else "loss"
     for e, sums in enumerate(results):
-        logs = _logs_from_sums(net, sums[:3], job["Y"], job["l2"], job["task"])
+        logs = _logs_from_sums(net, sums[:3], job["Y"], job["l2"], job["task"], sums[6])
         if job["validated"]:
-            logs.update({f"val_{k}": v for k, v in _logs_from_sums(net, sums[3:], job["Yv"], job["l2"], job["task"]).items()})
+            val = _logs_from_sums(net, sums[3:6], job["Yv"], job["l2"], job["task"], sums[6])
+            logs.update({f"val_{k}": v for k, v in val.items()})
         logs["lr"], logs["time"] = job["lr"], seconds
         history.append(e + 1, logs)
         if logs[monitor] < best:

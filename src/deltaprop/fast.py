@@ -40,6 +40,16 @@ DIVERGED = 1e8  # as in training.DIVERGED
 FAST = {"contract", "reassoc", "nsz", "arcp"}  # no "nnan"/"ninf": NaN and inf must still be seen
 
 
+def _jit(**options):
+    """njit with the on-disk cache where one can be written, in memory only where none can."""
+    def compile_(f):
+        try:
+            return njit(cache=True, error_model="numpy", fastmath=FAST, **options)(f)
+        except RuntimeError:  # "no locator available": a read-only install and no writable NUMBA_CACHE_DIR
+            return njit(error_model="numpy", fastmath=FAST, **options)(f)
+    return compile_
+
+
 # ---- the layout: every network is one flat vector of parameters -------------------------------
 # theta[k] holds network k's parameters, layer by layer: W (n_out * n_in, row by row: W[j, q] at
 # W_OFF + j * n_in + q), then b (n_out). The units of one sample lie side by side in a row of the
@@ -48,7 +58,7 @@ N_IN, N_OUT, W_OFF, B_OFF, ACT, IN_OFF, OUT_OFF, FROZEN = range(8)
 
 
 # ---- scalars: one activation, its derivative, log-sigmoid ------------------------------------
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _f(code, z):
     if code == SIGMOID:
         e = np.exp(-abs(z))  # as activations._sigmoid: exp never overflows
@@ -63,7 +73,7 @@ def _f(code, z):
     return z
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _df(code, z, a):
     if code == SIGMOID:
         return a * (1 - a)
@@ -76,7 +86,7 @@ def _df(code, z, a):
     return 1.0
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _log_sigmoid(z):
     t = -z  # log sigmoid(z) = -logaddexp(0, -z), in NumPy's order of operations
     if t == 0:
@@ -84,12 +94,12 @@ def _log_sigmoid(z):
     return -(t + np.log1p(np.exp(-t))) if t > 0 else -np.log1p(np.exp(t))
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _unpack(spec, l):
     return spec[l, N_IN], spec[l, N_OUT], spec[l, W_OFF], spec[l, B_OFF], spec[l, ACT], spec[l, IN_OFF], spec[l, OUT_OFF]
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _max(v, lo, hi):
     top = v[lo]
     for j in range(lo + 1, hi):
@@ -97,7 +107,7 @@ def _max(v, lo, hi):
     return top
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _argmax(v):
     best = 0  # the first index wins ties, as numpy.argmax
     for j in range(1, len(v)):
@@ -107,7 +117,7 @@ def _argmax(v):
 
 
 # ---- one sample: forward, backward ---------------------------------------------------------
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _softmax(Z, A, lo, hi):
     """A[lo:hi] = softmax(Z[lo:hi]), shifted by the max as activations._softmax."""
     top = _max(Z, lo, hi)
@@ -119,7 +129,7 @@ def _softmax(Z, A, lo, hi):
         A[j] /= total
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _forward(p, spec, x, Z, A):
     """Z and A (one sample's row) for the input x: z = a_prev W^T + b, a = f(z), layer by layer."""
     for q in range(len(x)):
@@ -138,7 +148,7 @@ def _forward(p, spec, x, Z, A):
             _softmax(Z, A, u0, u0 + n_out)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _backward(p, spec, loss, y, m, Z, A, D, g):
     """Add one sample's dW, db to g, from its output delta (one sample of a batch of m)."""
     L = spec.shape[0]
@@ -189,7 +199,7 @@ def _backward(p, spec, loss, y, m, Z, A, D, g):
                 D[a0 + q] = s * _df(below, Z[a0 + q], A[a0 + q])
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _update(p, spec, g, lr, l2):
     """SGD: W <- W - eta (dW + l2 W), b <- b - eta db; frozen parameters stay."""
     for l in range(spec.shape[0]):
@@ -202,7 +212,7 @@ def _update(p, spec, g, lr, l2):
                 p[r] -= lr * g[r]
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _exploded(p, spec):
     """0 while every |w| < DIVERGED (NaN counts as exploded); else the 1-based layer number."""
     for l in range(spec.shape[0]):
@@ -212,7 +222,7 @@ def _exploded(p, spec):
     return 0
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST, inline="always")
+@_jit(inline="always")
 def _evaluate(p, spec, loss, X, Y, Z, A, out):
     """out = [sum of per-sample losses, number classified right, sum of squared errors]."""
     L = spec.shape[0]
@@ -249,14 +259,24 @@ def _evaluate(p, spec, loss, X, Y, Z, A, out):
     out[0], out[1], out[2] = total, correct, sse
 
 
+@_jit(inline="always")
+def _squared_weights(p, spec):
+    """sum ||W||^2 over the layers (for the L2 term of the logged loss)."""
+    total = 0.0
+    for l in range(spec.shape[0]):
+        for r in range(spec[l, W_OFF], spec[l, W_OFF] + spec[l, N_IN] * spec[l, N_OUT]):
+            total += p[r] * p[r]
+    return total
+
+
 # ---- epochs of K networks -------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@_jit()
 def train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, results, status):
     """Epochs of mini-batch SGD for K networks of one shape, each evaluated after every epoch.
 
     theta (K, P); X (K, m, n_in), Y (K, m, n_out); orders (K, E, m): the row order of each epoch;
-    lrs (K, E); Xv, Yv (K, m_val, .); results (K, E, 6): [loss sum, right, squared errors] on the
-    training rows, then on the validation rows. status[k] becomes e * 1000 + l when layer l of
+    lrs (K, E); Xv, Yv (K, m_val, .); results (K, E, 7): [loss sum, right, squared errors] on the
+    training rows, then on the validation rows, then sum ||W||^2. status[k] becomes e * 1000 + l when layer l of
     network k blew up in epoch e (counted from 1); that network then stops.
     """
     K, E, m = orders.shape
@@ -285,9 +305,148 @@ def train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, r
             _evaluate(p, spec, loss, x, y, Z, A, results[k, e, 0:3])
             if Xv.shape[1]:
                 _evaluate(p, spec, loss, Xv[k], Yv[k], Z, A, results[k, e, 3:6])
+            results[k, e, 6] = _squared_weights(p, spec)
+
+
+# ---- K networks side by side: per-sample SGD with the networks in the innermost loop ----------
+# For K same-shape networks trained one sample at a time, every scalar of the kernel above becomes
+# a vector of K: th (P, K), Z, A, D (width, K). The loops over k run along memory, so the compiler
+# turns them into SIMD instructions; each network still sees exactly its own sequence of operations.
+@_jit(inline="always")
+def _forward_k(th, spec, Z, A, K):
+    for l in range(spec.shape[0]):
+        n_in, n_out, w, b, act, a0, u0 = _unpack(spec, l)
+        for j in range(n_out):
+            for k in range(K):
+                Z[u0 + j, k] = 0.0
+            for q in range(n_in):
+                for k in range(K):
+                    Z[u0 + j, k] += A[a0 + q, k] * th[w + j * n_in + q, k]  # z_j = sum_k w_jk a_k ...
+            for k in range(K):
+                z = Z[u0 + j, k] + th[b + j, k]  # ... + b_j
+                Z[u0 + j, k] = z
+                A[u0 + j, k] = _f(act, z)
+
+
+@_jit(inline="always")
+def _output_delta_k(act, loss, z, a, y):
+    """dC/dz of one output unit of one sample (batch of one), elementwise activations only."""
+    if act == SIGMOID and loss == BINARY_CROSS_ENTROPY:
+        return a - y
+    if act == SIGMOID and loss == CROSS_ENTROPY:
+        return (a - 1) * y
+    return (a - y) * _df(act, z, a)  # squared error: dC/da = a - y, then f'(z)
+
+
+@_jit(inline="always")
+def _backward_update_k(th, spec, Z, A, D, lr, l2, K):
+    """Backpropagate one sample and take its SGD step, layer by layer from the output."""
+    for l in range(spec.shape[0] - 1, -1, -1):
+        n_in, n_out, w, b, act, a0, u0 = _unpack(spec, l)
+        if l > 0:  # delta^(l-1) = f'(z) * (delta^(l) W^(l)), with W^(l) before its step
+            below = spec[l - 1, ACT]
+            for q in range(n_in):
+                for k in range(K):
+                    D[a0 + q, k] = 0.0
+                for j in range(n_out):
+                    for k in range(K):
+                        D[a0 + q, k] += D[u0 + j, k] * th[w + j * n_in + q, k]
+                for k in range(K):
+                    D[a0 + q, k] = D[a0 + q, k] * _df(below, Z[a0 + q, k], A[a0 + q, k])
+        if not spec[l, FROZEN] & 1:
+            for j in range(n_out):
+                for q in range(n_in):
+                    r = w + j * n_in + q
+                    for k in range(K):
+                        g = D[u0 + j, k] * A[a0 + q, k]  # dW = delta a_prev^T
+                        if l2 != 0:
+                            g = g + l2 * th[r, k]
+                        th[r, k] -= lr[k] * g
+        if not spec[l, FROZEN] & 2:
+            for j in range(n_out):
+                for k in range(K):
+                    th[b + j, k] -= lr[k] * D[u0 + j, k]
+
+
+@_jit(inline="always")
+def _exploded_k(th, spec, k):
+    for l in range(spec.shape[0]):
+        for r in range(spec[l, W_OFF], spec[l, W_OFF] + spec[l, N_IN] * spec[l, N_OUT]):
+            if not abs(th[r, k]) < DIVERGED:
+                return l + 1
+    return 0
+
+
+@_jit(inline="always")
+def _evaluate_k(th, spec, loss, X, Y, Z, A, out, K):
+    """out[k] = [loss sum, right, squared errors] of network k on its rows X[k], as _evaluate."""
+    L = spec.shape[0]
+    n, act, u0 = spec[L - 1, N_OUT], spec[L - 1, ACT], spec[L - 1, OUT_OFF]
+    for k in range(K):
+        out[k, 0] = out[k, 1] = out[k, 2] = 0.0
+    for r in range(X.shape[1]):
+        for k in range(K):
+            for q in range(X.shape[2]):
+                A[q, k] = X[k, r, q]
+        _forward_k(th, spec, Z, A, K)
+        for k in range(K):
+            c = e2 = 0.0
+            best = 0
+            for j in range(n):
+                a, y = A[u0 + j, k], Y[k, r, j]
+                e2 += (a - y) ** 2
+                if loss != SQUARED_ERROR:
+                    c -= y * _log_sigmoid(Z[u0 + j, k])
+                    if loss == BINARY_CROSS_ENTROPY:
+                        c -= (1 - y) * _log_sigmoid(-Z[u0 + j, k])
+                if A[u0 + j, k] > A[u0 + best, k]:
+                    best = j
+            if loss == SQUARED_ERROR:
+                c = 0.5 * e2
+            out[k, 0] += c
+            if n == 1:
+                out[k, 1] += 1.0 if (A[u0, k] >= 0.5) == (Y[k, r, 0] >= 0.5) else 0.0
+            else:
+                out[k, 1] += 1.0 if best == _argmax(Y[k, r]) else 0.0
+            out[k, 2] += e2
+
+
+@_jit()
+def train_side_by_side(th, spec, loss, X, Y, orders, lrs, l2, Xv, Yv, Z, A, D, results, status):
+    """train() for batch size 1 and an elementwise output layer, the K networks side by side."""
+    K, E, m = orders.shape
+    L = spec.shape[0]
+    act, n, u0, n0 = spec[L - 1, ACT], spec[L - 1, N_OUT], spec[L - 1, OUT_OFF], spec[0, N_IN]
+    for e in range(E):
+        for i in range(m):
+            for k in range(K):
+                for q in range(n0):
+                    A[q, k] = X[k, orders[k, e, i], q]
+            _forward_k(th, spec, Z, A, K)
+            for j in range(n):
+                for k in range(K):
+                    D[u0 + j, k] = _output_delta_k(act, loss, Z[u0 + j, k], A[u0 + j, k], Y[k, orders[k, e, i], j])
+            _backward_update_k(th, spec, Z, A, D, lrs[:, e], l2, K)
+            if i % 64 == 63:  # as training._run_epoch
+                for k in range(K):
+                    if status[k] == 0 and _exploded_k(th, spec, k):
+                        status[k] = (e + 1) * 1000 + _exploded_k(th, spec, k)
+        for k in range(K):
+            if status[k] == 0 and _exploded_k(th, spec, k):
+                status[k] = (e + 1) * 1000 + _exploded_k(th, spec, k)
+        _evaluate_k(th, spec, loss, X, Y, Z, A, results[:, e, 0:3], K)
+        if Xv.shape[1]:
+            _evaluate_k(th, spec, loss, Xv, Yv, Z, A, results[:, e, 3:6], K)
+        for k in range(K):
+            results[k, e, 6] = _squared_weights(th[:, k], spec)
 
 
 # ---- the Python side ----------------------------------------------------------------------
+def side_by_side(net, loss, batch_size):
+    """Whether train_side_by_side runs this: per-sample SGD, elementwise output layer."""
+    return batch_size == 1 and net.activations[-1] != "softmax"
+
+
 def unsupported(net, loss, optimizer):
     """Why the compiled engine cannot train this setting ("" when it can)."""
     if not AVAILABLE:
@@ -343,11 +502,11 @@ class Trainer:
         self.val = Xv[None], Yv[None]
         self.g = np.zeros(P, dt)
         self.scratch = tuple(np.zeros((self.batch, width), dt) for _ in range(3))
-        self.results, self.status = np.zeros((1, 1, 6)), np.zeros(1, np.int64)
+        self.results, self.status = np.zeros((1, 1, 7)), np.zeros(1, np.int64)
         self.lrs, self.ordered = np.zeros((1, 1)), np.arange(len(X))[None, None]
 
     def epoch(self, order, lr, l2):
-        """One epoch in ``order`` (None: as stored); returns (status, [6 sums]) and updates the network."""
+        """One epoch in ``order`` (None: as stored); returns (status, [7 sums]) and updates the network."""
         for view, param in self.pairs:
             view[...] = param  # a callback may have changed the weights since the last epoch
         self.lrs[0, 0] = lr

@@ -184,6 +184,7 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     state = FitState(net, model, opt, epochs)
     state.rng, state.loss_name = rng, loss_obj.name
     state.running = choose("train_metrics", train_metrics, {"exact": False, "running": True})
+    state.task = task
     state.compiled = _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data, state.running)
     callbacks = list(callbacks) + [ProgressBar(verbose)]
     return _loop(state, X, Y, loss_obj, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch)
@@ -268,12 +269,12 @@ def _restore(net, params):
 
 def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     """One pass over the rows; returns the running [loss sum, rows right, squared errors] or None."""
-    sums = np.zeros(3) if state.running else None
+    sums = [0.0, 0.0, 0.0] if state.running else None
     for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle)):
         Yb = Y[idx]
         A = net._forward(X[idx])
         if sums is not None:  # this batch's loss and metrics, before its step
-            sums += _batch_sums(net, loss, A, Yb)
+            _add_batch_sums(sums, net, loss, A, Yb, state.task)
         net._backward(Yb, loss, l2)
         opt.step(net.params_and_grads())
         if i % 64 == 63:  # catch a blow-up within the epoch, at a cost of one max per 64 steps
@@ -292,26 +293,34 @@ def _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0):
     seconds = time.perf_counter() - t0
     logs = _logs_from_sums(net, sums[:3], Y, l2, task)
     if validation_data is not None:
-        logs.update({f"val_{k}": v for k, v in _logs_from_sums(net, sums[3:], validation_data[1], l2, task).items()})
+        logs.update({f"val_{k}": v for k, v in _logs_from_sums(net, sums[3:6], validation_data[1], l2, task).items()})
     logs["lr"], logs["time"] = opt.learning_rate, seconds
     if not math.isfinite(logs["loss"]):
         raise TrainingDiverged(f"the training loss became {logs['loss']}")
     return logs
 
 
-def _logs_from_sums(net, sums, Y, l2, task):
+def _logs_from_sums(net, sums, Y, l2, task, squared_weights=None):
     """_evaluate's numbers from [sum of losses, rows right, sum of squared errors] over Y's rows."""
-    total, right, sse = sums.tolist()
-    C = total / len(Y) + (0.5 * l2 * sum(float((w ** 2).sum()) for w in net.weights) if l2 else 0.0)
+    total, right, sse = (float(v) for v in sums)
+    if l2 and squared_weights is None:
+        squared_weights = sum(float((w ** 2).sum()) for w in net.weights)
+    C = total / len(Y) + (0.5 * l2 * squared_weights if l2 else 0.0)
     if task == "classification":
         return {"loss": C, "accuracy": right / len(Y)}
     ss_tot = float(((Y - Y.mean(axis=0)) ** 2).sum())
     return {"loss": C, "rmse": math.sqrt(sse / Y.size), "r2": 1 - sse / ss_tot if ss_tot > 0 else float("nan")}
 
 
-def _batch_sums(net, loss, A, Y):
+def _add_batch_sums(sums, net, loss, A, Y, task):
+    """sums += [loss sum, rows right (classification), squared errors (regression)] of one batch."""
     out = net.layers[-1]
-    return float(loss.value(out.activation, out.z, A, Y).sum()), accuracy(A, Y) * len(A), float(((A - Y) ** 2).sum())
+    sums[0] += float(loss.value(out.activation, out.z, A, Y).sum())
+    if task == "classification":
+        right = (A[:, 0] >= 0.5) == (Y[:, 0] >= 0.5) if A.shape[1] == 1 else A.argmax(axis=1) == Y.argmax(axis=1)
+        sums[1] += int(right.sum())  # as accuracy(A, Y), counted instead of averaged
+    else:
+        sums[2] += float(((A - Y) ** 2).sum())
 
 
 def _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, seconds, sums=None):

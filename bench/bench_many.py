@@ -1,0 +1,63 @@
+"""Many small runs at once: the Iris demo for ten seeds, one by one versus in one vectorized pass.
+
+    python bench/bench_many.py [--seeds 10] [--repeat 3] [--no-numpy]
+
+``deltaprop.ensemble.run_seeds(recipe, seeds)`` trains the K networks in one call of the compiled
+kernel (every epoch of every network), and each result equals the recipe's own run (checked here).
+Compared with K calls of the recipe (engine auto: numba) and K calls on the NumPy engine.
+"""
+import argparse
+import time
+
+import numpy as np
+
+import _common as C
+from deltaprop import ensemble, recipes
+
+
+def one_by_one(recipe, seeds, engine=None):
+    fn = recipes.RECIPES[recipe]
+    if engine is None:
+        return [fn(s) for s in seeds]
+    out = []
+    for s in seeds:
+        run = recipes.RUNS[recipe](s)
+        run.network.fit(*run.data, epochs=300, verbose=0, engine=engine, **run.settings)
+        out.append(run)
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="K Iris runs at once")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--no-numpy", action="store_true", help="skip the (slow) NumPy-engine runs")
+    args = p.parse_args(argv)
+    seeds = list(range(args.seeds))
+    print(C.header(f"Many small runs: the Iris recipes for seeds 0-{seeds[-1]}"))
+    rows = []
+    for recipe in ("faithful", "default"):
+        together, alone = ensemble.run_seeds(recipe, seeds), one_by_one(recipe, seeds)
+        assert all(a.history["val_loss"] == b.history["val_loss"] and a.val_accuracy == b.val_accuracy
+                   for a, b in zip(together, alone)), "run_seeds must give each recipe run's numbers"
+        secs = C.interleaved({"together": lambda: ensemble.run_seeds(recipe, seeds),
+                              "alone": lambda: one_by_one(recipe, seeds)}, repeat=args.repeat)
+        t_all, t_one = C.median(secs["together"]), C.median(secs["alone"])
+        row = [recipe, f"{t_all * 1e3:.0f} ms", f"{t_one * 1e3:.0f} ms", f"{t_one / t_all:.1f}x"]
+        if args.no_numpy:
+            row += ["skipped (--no-numpy)", ""]
+        else:
+            t0 = time.perf_counter()
+            one_by_one(recipe, seeds, engine="numpy")
+            t_np = time.perf_counter() - t0
+            row += [f"{t_np:.2f} s", f"{t_np / t_all:.0f}x"]
+        rows.append(row)
+        print(f"- {recipe}: validation accuracy per seed {[round(r.val_accuracy, 2) for r in together]}")
+    print()
+    print(C.table([f"recipe ({len(seeds)} seeds, 300 epochs)", "run_seeds (one pass)", f"{len(seeds)} recipe calls (numba)",
+                   "saving", f"{len(seeds)} runs, NumPy engine", "saving"], rows))
+    print("\nTimes include building each seed's data and network; medians of", args.repeat, "(NumPy engine: one run).")
+
+
+if __name__ == "__main__":
+    main()
