@@ -519,15 +519,23 @@ class Trainer:
 
 
 def warm_up():
-    """Compile (or load from the cache) the kernels for float64 and float32, e.g. after installing."""
+    """Compile (or load from the cache) the kernels for float64 and float32, e.g. right after installing:
+
+        python -m deltaprop.fast
+    """
+    from .ensemble import train_many
     from .losses import get_loss
     from .network import Network
     from .optimizers import SGD
+    from .recipes import Run
     for dtype in ("float64", "float32"):
-        net = Network([2, 2, 1], seed=0, dtype=dtype)
         X, Y = np.zeros((2, 2), dtype), np.zeros((2, 1), dtype)
-        Trainer(net, get_loss("squared_error"), 1, X, Y, (X, Y)).epoch(None, 0.1, 0.0)
+        Trainer(Network([2, 2, 1], seed=0, dtype=dtype), get_loss("squared_error"), 1, X, Y, (X, Y)).epoch(None, 0.1, 0.0)
+    runs = [Run(Network([2, 2, 1], seed=s), (np.zeros((2, 2)), np.zeros(2)), dict(batch_size=1, optimizer=SGD(0.1),
+                shuffle=False, validation_data=(np.zeros((2, 2)), np.zeros(2))), None) for s in range(2)]
+    train_many(runs, 1)
 
 
 if __name__ == "__main__":
-    warm_up()
+    from deltaprop import fast  # the package's module, so the cache is the one imports will find
+    fast.warm_up()
