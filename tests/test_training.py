@@ -98,7 +98,7 @@ def test_early_stopping_restores_the_best_epochs_weights(data):
 def test_checkpoints_every_n_epochs(data, tmp_path, monkeypatch):
     X, y = data
     saved = []
-    monkeypatch.setattr("deltaprop.io.save_checkpoint", lambda path, state, epoch: saved.append(epoch))
+    monkeypatch.setattr("deltaprop.io.save_checkpoint", lambda path, state: saved.append(state.history.epoch[-1]))
     fit(dp.Network([3, 4, 3], seed=0), X, y, epochs=7, verbose=0, callbacks=[Checkpoint(tmp_path / "c.npz", every=3)])
     assert saved == [3, 6, 7]
 

@@ -36,6 +36,12 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, state):
         self.best, self.best_epoch, self.wait, self.best_params = math.inf, None, 0, None
+        past = state.history.history
+        if self.monitor in past:  # a resumed run: take up the count where it stopped
+            for epoch, logs in zip(state.history.epoch, _rows(past)):
+                self._track(epoch, logs, None)
+            if self.restore_best_weights and self.best_epoch == state.history.best_epoch:
+                self.best_params = state.best_params  # the loop kept the same epoch's weights
 
     def _score(self, logs):
         if self.monitor not in logs:
@@ -45,14 +51,20 @@ class EarlyStopping(Callback):
         value = logs[self.monitor]
         return -value if self.mode == "max" else value
 
-    def on_epoch_end(self, state, epoch, logs):
+    def _track(self, epoch, logs, net):
+        """Update best/wait with one epoch's logs; True when the epoch was an improvement."""
         score = self._score(logs)
         if score < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = score, epoch, 0
-            if self.restore_best_weights:
-                self.best_params = [p.copy() for p in state.net.weights + state.net.biases]
-            return
+            if self.restore_best_weights and net is not None:
+                self.best_params = [p.copy() for p in net.weights + net.biases]
+            return True
         self.wait += 1
+        return False
+
+    def on_epoch_end(self, state, epoch, logs):
+        if self._track(epoch, logs, state.net):
+            return
         if self.wait >= self.patience:
             state.stop = True
             state.history.stopped_early = True
@@ -66,25 +78,33 @@ class EarlyStopping(Callback):
 
 
 class Checkpoint(Callback):
-    """Save the model (or network) to ``path`` every ``every`` epochs and when training ends."""
+    """Save what resuming needs to ``path`` every ``every`` epochs and when training ends.
+
+    A checkpoint holds the model (or network), the optimizer's state, the random generator's state
+    and the History, so ``fit(..., resume=...)`` continues to the very weights an uninterrupted run
+    reaches. It is written when training is interrupted by Ctrl-C too (after a whole step).
+    """
 
     def __init__(self, path, every=1):
-        if not isinstance(every, int) or every < 1:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             from .errors import ConfigError
             raise ConfigError(f"checkpoint interval must be a positive number of epochs; received {every!r}")
         self.path, self.every = path, every
+        self.saved = None
 
-    def _save(self, state, epoch):
+    def _save(self, state):
         from .io import save_checkpoint
-        save_checkpoint(self.path, state, epoch)
+        save_checkpoint(self.path, state)
+        self.saved = self.path
 
     def on_epoch_end(self, state, epoch, logs):
         if epoch % self.every == 0:
-            self._save(state, epoch)
+            self._save(state)
 
     def on_train_end(self, state):
-        if state.history.epoch:
-            self._save(state, state.history.epoch[-1])
+        if state.history.interrupted and not state.clean_interrupt:
+            return  # a step may be half applied: keep the last good checkpoint
+        self._save(state)
 
 
 class ProgressBar(Callback):
@@ -119,6 +139,12 @@ class ProgressBar(Callback):
         self.stream.write(f"trained {state.history.epoch[-1]} epochs in {took:.2f} s: {_fmt(logs)}"
                           f" ({state.history.stop_reason})\n")
         self.stream.flush()
+
+
+def _rows(history):
+    """Per-epoch dicts from a History's columns."""
+    keys = list(history)
+    return [dict(zip(keys, values)) for values in zip(*(history[k] for k in keys))]
 
 
 def _fmt(logs):

@@ -154,34 +154,35 @@ def _add_train(sub):
     p.add_argument("--plot", metavar="F", help="learning curves image (.png/.svg)")
     p.add_argument("--regions", metavar="F", help="decision regions image (classification with 2 features)")
     p.add_argument("--metrics-json", metavar="F", help="write the per-epoch History as JSON")
+    p.add_argument("--checkpoint", metavar="F", help="checkpoint file (default with --out: MODEL.ckpt.npz)")
+    p.add_argument("--checkpoint-every", type=_positive_int, default=10, metavar="N", help="epochs between checkpoints")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run (same data; settings from the checkpoint)")
     p.add_argument("--quiet", "-q", action="store_true", help="only the final summary")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(run=run_train)
 
 
 def run_train(args):
-    from .callbacks import EarlyStopping
     from .data import load_csv
-    from .model import Model
+    from .training import TrainingInterrupted
     _check_outputs(args, [args.out, args.plot, args.metrics_json, args.regions], plots=[args.plot, args.regions])
-    data = load_csv(args.data, label=args.label, header=False if args.no_header else "auto")
+    checkpoint = _checkpoint_path(args)
+    model, resume = _resumed_model(args.resume) if args.resume else (None, None)
+    data = load_csv(args.data, label=args.label, header=False if args.no_header else "auto",
+                    prefer_label=model.label_name if model else None)
     if args.regions and data.X.shape[1] != 2:
         raise ConfigError(f"--regions needs data with exactly 2 features; {data.source} has {data.X.shape[1]}")
-    _check_network_size(data.X.shape[1], args.hidden)
-    batch_size = _batch_size(args.batch_size, len(data), args.val_fraction, data.source)
-    model = Model(hidden=args.hidden, activation=args.activation, output_activation=args.output_activation,
-                  loss=args.loss, task=args.task, scale=args.scale, init=args.init)
-    lr = args.lr or (0.01 if args.optimizer == "adam" else 0.1)
-    callbacks = [EarlyStopping(patience=args.patience)] if args.patience and args.val_fraction else []
+    model, kwargs = _resume_settings(model, resume, data) if resume else _fresh(args, data)
     print(f"deltaprop train: {data.source}: {len(data)} rows, {data.X.shape[1]} features, label {data.label_name!r}")
     try:
-        history = model.fit(data.X, data.y, epochs=args.epochs, batch_size=batch_size,
-                            optimizer=args.optimizer, learning_rate=lr, l2=args.l2, validation_fraction=args.val_fraction,
-                            seed=args.seed, callbacks=callbacks, verbose=1 if args.quiet else "auto",
-                            feature_names=data.feature_names, label_name=data.label_name)
+        history = model.fit(data.X, data.y, **kwargs, callbacks=_train_callbacks(model, checkpoint, kwargs, args.checkpoint_every),
+                            verbose=1 if args.quiet else "auto", feature_names=data.feature_names,
+                            label_name=data.label_name, resume=resume, catch_interrupt=True)
     except TrainingDiverged as exc:
         _save_model(model, args.out, "the best weights before training diverged")
         raise exc
+    except TrainingInterrupted as exc:
+        return _interrupted(exc, args, checkpoint)
     print(f"network {'-'.join(map(str, model.network.sizes))} ({model.task}, {model.output_activation} + {model.loss})")
     _print_final(history)
     _save_model(model, args.out, "model")
@@ -190,6 +191,79 @@ def run_train(args):
         from .plotting import plot_decision_regions
         print(f"drew the decision regions to {plot_decision_regions(model, data.X, data.y, args.regions)}")
     return 0
+
+
+def _fresh(args, data):
+    """A new Model and the fit settings from the command line."""
+    from .model import Model
+    _check_network_size(data.X.shape[1], args.hidden)
+    model = Model(hidden=args.hidden, activation=args.activation, output_activation=args.output_activation,
+                  loss=args.loss, task=args.task, scale=args.scale, init=args.init)
+    model.settings = {"patience": args.patience}
+    kwargs = {"epochs": args.epochs, "batch_size": _batch_size(args.batch_size, len(data), args.val_fraction, data.source),
+              "optimizer": args.optimizer, "learning_rate": args.lr or (0.01 if args.optimizer == "adam" else 0.1),
+              "l2": args.l2, "validation_fraction": args.val_fraction, "seed": args.seed}
+    return model, kwargs
+
+
+def _resumed_model(path):
+    from .io import load_checkpoint
+    from .model import Model
+    model, checkpoint = load_checkpoint(path)
+    if not isinstance(model, Model):
+        raise ConfigError(f"{path}: a checkpoint of a bare network; expected one written by 'deltaprop train'")
+    return model, checkpoint
+
+
+def _resume_settings(model, checkpoint, data):
+    """The fit settings the checkpointed run used (the command line's training options are ignored)."""
+    s = model.settings
+    try:
+        kwargs = {k: s[k] for k in ("epochs", "batch_size", "optimizer", "learning_rate", "l2", "validation_fraction", "seed")}
+    except KeyError as exc:
+        raise ConfigError(f"the checkpoint does not record the setting {exc.args[0]!r}; cannot resume it") from None
+    done = checkpoint["resume"]
+    print(f"resuming at epoch {done['epoch'] + 1} of {kwargs['epochs']} (step {done['batch']}) with the checkpoint's settings")
+    return model, kwargs
+
+
+def _checkpoint_path(args):
+    """--checkpoint, or MODEL.ckpt.npz beside --out; an old checkpoint is not replaced by a new run."""
+    if args.checkpoint:
+        path = args.checkpoint
+    elif args.out:
+        root, ext = os.path.splitext(args.out)
+        path = f"{root}.ckpt{ext or '.npz'}"
+    else:
+        return None
+    fresh_run_over_old = os.path.exists(path) and not args.force and not (
+        args.resume and os.path.abspath(args.resume) == os.path.abspath(path))
+    if fresh_run_over_old:
+        raise ConfigError(f"checkpoint {path!r} already exists (an interrupted run?); resume it with "
+                          f"--resume {path}, or pass --force to start over")
+    return path
+
+
+def _train_callbacks(model, checkpoint, kwargs, every):
+    from .callbacks import Checkpoint, EarlyStopping
+    callbacks = []
+    patience = model.settings.get("patience")
+    if patience and kwargs["validation_fraction"]:
+        callbacks.append(EarlyStopping(patience=patience))
+    if checkpoint:
+        callbacks.append(Checkpoint(checkpoint, every=every))
+    return callbacks
+
+
+def _interrupted(exc, args, checkpoint):
+    """Ctrl-C: say where training stopped, what was saved and how to go on; exit code 130."""
+    if checkpoint:
+        again = f"deltaprop train {args.data} --resume {checkpoint}" + (f" --out {args.out}" if args.out else "")
+        again += " --force" if args.force else ""
+        print(f"deltaprop: {exc}; saved a checkpoint to {checkpoint}; resume with: {again}", file=sys.stderr)
+    else:
+        print(f"deltaprop: {exc}; nothing saved (pass --out or --checkpoint to keep a checkpoint)", file=sys.stderr)
+    return 130
 
 
 def _batch_size(asked, m, val_fraction, source):

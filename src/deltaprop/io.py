@@ -83,20 +83,21 @@ def save(obj, path):
         _write(path, meta, arrays)
 
 
-def save_checkpoint(path, state, epoch):
-    """Save what resuming needs: the model, the optimizer's state, the epoch and the RNG state."""
+def save_checkpoint(path, state):
+    """Save what resuming needs: the model, the optimizer's state, the resume point, the History."""
     obj = state.model if state.model is not None else state.net
     if isinstance(obj, Network):
         meta, arrays = {"kind": "network", "network": _network_meta(obj)}, _network_arrays(obj)
     else:
         meta, arrays = _model_parts(obj)
     opt = state.optimizer
-    meta["checkpoint"] = {"epoch": int(epoch), "optimizer": opt.get_config(), "t": opt.t,
-                          "rng": state.rng.bit_generator.state if state.rng is not None else None,
-                          "history": state.history.to_dict()}
+    meta["checkpoint"] = {"resume": state.resume_point(), "optimizer": opt.get_config(), "t": opt.t,
+                          "history": state.history.to_dict(), "epochs": state.epochs}
     for i, s in enumerate(opt.state or []):
         for j, arr in enumerate(s if isinstance(s, tuple) else ([] if s is None else [s])):
             arrays[f"opt{i}_{j}"] = arr
+    for i, p in enumerate(state.best_params or []):
+        arrays[f"best{i}"] = p
     _write(path, meta, arrays)
 
 
@@ -251,9 +252,49 @@ def _model_from(path, meta, arrays, net):
     model.network, model.classes, model.feature_names = net, classes, names
     model.label_name, model.settings = meta.get("label_name", "label"), meta.get("settings", {})
     model.scaler = Scaler(model.scaler.kind, scale, offset)
-    model.checkpoint = meta.get("checkpoint")
-    model.optimizer_arrays = {k: v for k, v in arrays.items() if k.startswith("opt")}
     return model
 
 
 load_model = load
+
+
+def load_checkpoint(path, max_bytes=MAX_FILE_BYTES):
+    """(model or network, checkpoint) from a file that :class:`~deltaprop.callbacks.Checkpoint` wrote.
+
+    ``checkpoint`` is what ``fit(..., resume=checkpoint)`` takes: the resume point, the optimizer's
+    configuration, step count and state arrays, the History and the best weights so far.
+    """
+    obj = load(path, max_bytes)
+    meta, arrays = read(path, max_bytes)
+    ck = meta.get("checkpoint")
+    if not isinstance(ck, dict) or not isinstance(ck.get("resume"), dict):
+        raise ModelFileError(f"{path}: a model file without a checkpoint; expected a file saved by --checkpoint (or Checkpoint)")
+    try:
+        point = ck["resume"]
+        int(point["epoch"]), int(point["batch"]), dict(point["rng"])
+    except (KeyError, TypeError, ValueError):
+        raise ModelFileError(f"{path}: the checkpoint's resume point is incomplete") from None
+    net = _net(obj)
+    ck["optimizer_state"] = _indexed(arrays, "opt")
+    shapes = [p.shape for p in net.weights + net.biases]
+    best = [arrays.get(f"best{i}") for i in range(len(shapes))]
+    ck["best_params"] = best if all(b is not None and b.shape == s for b, s in zip(best, shapes)) else None
+    trainable = [p.shape for p, _ in net.params_and_grads()]
+    groups = ck["optimizer_state"]
+    if groups and (len(groups) != len(trainable) or any(a.shape != s for g, s in zip(groups, trainable) for a in g)):
+        raise ModelFileError(f"{path}: the optimizer state in the checkpoint does not match the network's parameters")
+    return obj, ck
+
+
+def _net(obj):
+    return obj if isinstance(obj, Network) else obj.network
+
+
+def _indexed(arrays, prefix):
+    """[[opt0_0, opt0_1], [opt1_0, ...], ...] from the flat names opt{i}_{j}."""
+    groups = {}
+    for name, arr in arrays.items():
+        if name.startswith(prefix) and "_" in name:
+            i, j = name[len(prefix):].split("_", 1)
+            groups.setdefault(int(i), {})[int(j)] = arr
+    return [[g[j] for j in sorted(g)] for _, g in sorted(groups.items())]

@@ -92,11 +92,14 @@ class Model:
     # ---- training ----------------------------------------------------------------------------
     def fit(self, X, y, epochs=200, batch_size=16, optimizer="adam", learning_rate=0.01, l2=0.0,
             validation_data=None, validation_fraction=0.0, stratify=True, seed=None, callbacks=(),
-            verbose="auto", lr_schedule=None, shuffle=True, warm_start=False, feature_names=None, label_name=None):
+            verbose="auto", lr_schedule=None, shuffle=True, warm_start=False, feature_names=None, label_name=None,
+            resume=None, catch_interrupt=False):
         """Fit the scaler on the training rows, build the network and train it; returns a History.
 
         X may be an array or a DataFrame (its column names become the feature names); y holds class
         names, class codes or real values. The learning rate η defaults to 0.01 (good for Adam).
+        ``resume`` (from :func:`deltaprop.io.load_checkpoint`, on the model it returned) continues an
+        interrupted run: called with the same data and settings it reaches the same weights.
         """
         data = as_dataset(X, y, feature_names=feature_names, label_name=label_name or "label")
         X, y = data.X, data.y
@@ -105,7 +108,7 @@ class Model:
             train, val = split_indices(y if detect_task(y) == "classification" else np.zeros(len(y)),
                                        validation_fraction, seed=seed, stratify=stratify)
             validation_data, X, y = (X[val], y[val]), X[train], y[train]
-        if not (warm_start and self.network is not None):
+        if not ((warm_start or resume is not None) and self.network is not None):
             self._setup(data, data.y)  # every class of the data, even one seen only in validation
             self.scaler.fit(X)
             sizes = [X.shape[1], *self.hidden, self._n_out(y)]
@@ -113,13 +116,14 @@ class Model:
         val = None
         if validation_data is not None:
             val = (self.prepare_X(validation_data[0]), self.encode_y(np.asarray(validation_data[1])))
-        self.settings = {"epochs": epochs, "batch_size": batch_size, "optimizer": getattr(optimizer, "name", optimizer),
-                         "learning_rate": learning_rate, "l2": l2, "seed": seed,
-                         "validation_fraction": validation_fraction, "scale": self.scaler.kind}
+        self.settings = {**self.settings, "epochs": epochs, "batch_size": batch_size, "optimizer": getattr(optimizer, "name", optimizer),
+                         "learning_rate": learning_rate, "l2": l2, "seed": seed, "shuffle": shuffle,
+                         "validation_fraction": validation_fraction, "stratify": stratify, "scale": self.scaler.kind}
         self.history = fit(self.network, self.prepare_X(X), self.encode_y(y), epochs=epochs, batch_size=batch_size,
                            optimizer=optimizer, learning_rate=learning_rate, loss=self.loss, l2=l2,
                            lr_schedule=lr_schedule, shuffle=shuffle, seed=seed, validation_data=val,
-                           callbacks=callbacks, verbose=verbose, task=self.task, model=self)
+                           callbacks=callbacks, verbose=verbose, task=self.task, model=self, resume=resume,
+                           catch_interrupt=catch_interrupt)
         return self.history
 
     # ---- using ---------------------------------------------------------------------------------

@@ -6,7 +6,10 @@
 """
 import json
 import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -41,6 +44,15 @@ class History:
     def to_dict(self):
         return {"epoch": self.epoch, **self.history, "best_epoch": self.best_epoch,
                 "stopped_early": self.stopped_early, "stop_reason": self.stop_reason}
+
+    @classmethod
+    def from_dict(cls, d):
+        """The History that :meth:`to_dict` wrote (e.g. from a checkpoint)."""
+        h = cls()
+        h.epoch = list(d.get("epoch", []))
+        h.history = {k: list(v) for k, v in d.items() if isinstance(v, list) and k != "epoch"}
+        h.best_epoch, h.stopped_early = d.get("best_epoch"), bool(d.get("stopped_early", False))
+        return h
 
     def to_json(self, **kwargs):
         return json.dumps(self.to_dict(), **kwargs)
@@ -117,18 +129,55 @@ def choose_task(task):
 
 # ---- the loop --------------------------------------------------------------------------------------
 class FitState:
-    """What callbacks can see and change while training runs."""
+    """What callbacks can see and change while training runs.
+
+    ``interrupt`` asks the loop to stop after the current step (a Ctrl-C handler sets it);
+    :meth:`resume_point` says where a resumed run must pick up so that it reaches the same weights.
+    """
 
     def __init__(self, net, model, optimizer, epochs):
         self.net, self.model, self.optimizer, self.epochs = net, model, optimizer, epochs
         self.epoch, self.stop, self.stop_reason = 0, False, None
         self.history = History()
         self.rng = None
+        self.interrupt = self.in_epoch = False
+        self.batch = self.skip = 0  # steps done in the current epoch; steps to skip when resuming
+        self.epoch_rng = None  # the generator's state when the current epoch began
+        self.best_params, self.clean_interrupt = None, True
+
+    def resume_point(self):
+        """(epoch to run next, steps of it already done, generator state at that epoch's start)."""
+        if self.in_epoch:
+            return {"epoch": self.epoch, "batch": self.batch, "rng": self.epoch_rng}
+        return {"epoch": self.epoch + 1, "batch": 0, "rng": self.rng.bit_generator.state}
 
 
-def _batches(m, batch_size, rng, shuffle):
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on Ctrl-C after a whole step; ``history`` and ``state`` say where."""
+
+
+@contextmanager
+def _interrupt_handler(state, enabled):
+    """While training, a first Ctrl-C asks for a clean stop after the current step; a second one
+    interrupts at once. Only in the main thread, where Python delivers signals."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def ask_to_stop(signum, frame):
+        state.interrupt = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, ask_to_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _batches(m, batch_size, rng, shuffle, skip=0):
     order = rng.permutation(m) if shuffle else np.arange(m)
-    for start in range(0, m, batch_size):
+    for start in range(skip * batch_size, m, batch_size):
         yield order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
 
 
@@ -149,7 +198,7 @@ def _check_settings(epochs, batch_size, m):
 def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate=None, loss="squared_error",
         l2=0.0, lr_schedule=None, shuffle=True, seed=None, validation_data=None, validation_fraction=0.0,
         callbacks=(), verbose="auto", task="auto", model=None, initial_epoch=0, engine="auto",
-        train_metrics="exact"):
+        train_metrics="exact", resume=None, catch_interrupt=False):
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns a :class:`History`.
 
     Y holds class labels (0..k-1), one-hot rows, or real values. ``batch_size`` "auto" is
@@ -163,6 +212,12 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     give the same numbers. ``train_metrics`` "exact" evaluates the whole training set after each
     epoch; "running" logs the mean over the epoch's batches as they were trained (what Keras and
     scikit-learn report), which saves a forward pass over the data each epoch.
+
+    ``catch_interrupt`` makes Ctrl-C stop cleanly after the current step (callbacks still run, so a
+    :class:`~deltaprop.callbacks.Checkpoint` saves) and raise :class:`TrainingInterrupted`.
+    ``resume`` is the ``checkpoint`` of :func:`deltaprop.io.load_checkpoint`: called with the same
+    data and settings, training continues where the checkpoint was taken and reaches the same
+    weights as a run that was never interrupted.
     """
     loss_obj = net.resolve_loss(loss)
     task = infer_task(net, Y, loss_obj.name, task)
@@ -186,8 +241,25 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     state.running = choose("train_metrics", train_metrics, {"exact": False, "running": True})
     state.task = task
     state.compiled = _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data, state.running)
+    if resume is not None:
+        initial_epoch = _resume(state, resume)
     callbacks = list(callbacks) + [ProgressBar(verbose)]
-    return _loop(state, X, Y, loss_obj, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch)
+    with _interrupt_handler(state, catch_interrupt):
+        return _loop(state, X, Y, loss_obj, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch)
+
+
+def _resume(state, checkpoint):
+    """Put the optimizer, generator and history back as the checkpoint left them; the first epoch to run."""
+    point, opt = checkpoint["resume"], state.optimizer
+    opt.t = int(checkpoint.get("t", 0))
+    arrays = checkpoint.get("optimizer_state")
+    if arrays:
+        opt.state = [tuple(s) if len(s) > 1 else s[0] for s in arrays]
+    state.rng.bit_generator.state = point["rng"]
+    state.history = History.from_dict(checkpoint.get("history", {}))
+    state.skip = int(point["batch"])
+    state.best_params = checkpoint.get("best_params")
+    return int(point["epoch"])
 
 
 ENGINES = ("auto", "numpy", "numba")
@@ -218,35 +290,42 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
     net, opt = state.net, state.optimizer
     lr0 = opt.learning_rate
     monitor = "val_loss" if validation_data is not None else "loss"
-    best = (math.inf, [p.copy() for p in net.weights + net.biases])  # the weights to fall back on
+    past = state.history.history.get(monitor)
+    best_score = min(past) if past else math.inf
+    state.best_params = state.best_params or [p.copy() for p in net.weights + net.biases]  # to fall back on
     for cb in callbacks:
         cb.on_train_begin(state)
     try:
         for epoch in range(initial_epoch, state.epochs):
-            state.epoch = epoch
+            state.epoch, state.in_epoch, state.epoch_rng = epoch, True, state.rng.bit_generator.state
             if lr_schedule is not None:
                 opt.learning_rate = float(lr_schedule(epoch, lr0))
             t0 = time.perf_counter()
-            if state.compiled is not None:
+            if state.compiled is not None and not state.skip:
                 logs = _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0)
             else:
                 with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
                     sums = _run_epoch(net, opt, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
                 logs = _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, time.perf_counter() - t0, sums)
+            state.in_epoch, state.skip = False, 0
             state.history.append(epoch + 1, logs)
-            if logs[monitor] < best[0]:
-                best = (logs[monitor], [p.copy() for p in net.weights + net.biases])
+            if logs[monitor] < best_score:
+                best_score, state.best_params = logs[monitor], [p.copy() for p in net.weights + net.biases]
                 state.history.best_epoch = epoch + 1
             for cb in callbacks:
                 cb.on_epoch_end(state, epoch + 1, logs)
+            if state.interrupt:
+                raise TrainingInterrupted()
             if state.stop:
                 break
     except TrainingDiverged as exc:
-        _restore(net, best[1])
+        _restore(net, state.best_params)
         state.stop_reason = f"training diverged in epoch {state.epoch + 1}: {exc}; " + ADVICE.format(lr=opt.learning_rate)
         state.history.diverged = True
-    except KeyboardInterrupt:
-        state.stop_reason = f"interrupted in epoch {state.epoch + 1}"
+    except KeyboardInterrupt as exc:
+        state.clean_interrupt = isinstance(exc, TrainingInterrupted)  # else a step may be half done
+        done = f" after {state.batch} steps" if state.in_epoch else ""
+        state.stop_reason = f"interrupted in epoch {state.epoch + 1}{done}"
         state.history.interrupted = True
     finally:
         state.history.stop_reason = state.stop_reason or "completed"
@@ -258,7 +337,9 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         err.history = state.history
         raise err
     if state.history.interrupted:
-        raise KeyboardInterrupt(state.stop_reason)
+        err = TrainingInterrupted(state.stop_reason)
+        err.history, err.state = state.history, state
+        raise err
     return state.history
 
 
@@ -270,13 +351,16 @@ def _restore(net, params):
 def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     """One pass over the rows; returns the running [loss sum, rows right, squared errors] or None."""
     sums = [0.0, 0.0, 0.0] if state.running else None
-    for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle)):
+    for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle, state.skip), start=state.skip):
         Yb = Y[idx]
         A = net._forward(X[idx])
         if sums is not None:  # this batch's loss and metrics, before its step
             _add_batch_sums(sums, net, loss, A, Yb, state.task)
         net._backward(Yb, loss, l2)
         opt.step(net.params_and_grads())
+        state.batch = i + 1
+        if state.interrupt:  # Ctrl-C: stop here, between two whole steps
+            raise TrainingInterrupted()
         if i % 64 == 63:  # catch a blow-up within the epoch, at a cost of one max per 64 steps
             _check_weights(net)
     _check_weights(net)
@@ -340,4 +424,4 @@ def _check_weights(net):
             raise TrainingDiverged(f"the weights of layer {l} exploded (max |w| = {biggest:.3g})")
 
 
-ADVICE = "try a smaller learning rate (now {lr:g}) or scale the features (e.g. --scale standard)"
+ADVICE = "try a smaller learning rate (now {lr:g}) or standardize the features"

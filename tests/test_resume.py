@@ -1,0 +1,160 @@
+"""Ctrl-C, checkpoints and --resume: an interrupted run, resumed, ends with the same weights."""
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop.cli import main
+from deltaprop.io import load, load_checkpoint
+from deltaprop.training import TrainingInterrupted, fit
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5))
+    return X, (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+
+
+def ctrl_c_at_step(optimizer, n):
+    """Make ``optimizer`` send this process a real SIGINT right after its n-th step."""
+    original, count = optimizer.step, [0]
+
+    def step(pairs):
+        original(pairs)
+        count[0] += 1
+        if count[0] == n:
+            os.kill(os.getpid(), signal.SIGINT)
+    optimizer.step = step
+    return optimizer
+
+
+def new_net():
+    return dp.Network([5, 8, 3], activation="tanh", output_activation="softmax", seed=1)
+
+
+SETTINGS = dict(epochs=5, batch_size=8, learning_rate=0.02, loss="cross_entropy", seed=4,
+                validation_fraction=0.25, verbose=0)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "nesterov"])
+@pytest.mark.parametrize("step", [1, 23, 45])
+def test_ctrl_c_mid_epoch_then_resume_gives_the_same_weights(data, tmp_path, optimizer, step):
+    X, y = data
+    reference = new_net()
+    ref_history = fit(reference, X, y, optimizer=optimizer, engine="numpy", **SETTINGS)
+    net, ck = new_net(), tmp_path / "ck.npz"
+    opt = ctrl_c_at_step(dp.get_optimizer(optimizer, SETTINGS["learning_rate"]), step)
+    with pytest.raises(TrainingInterrupted, match="after"):
+        fit(net, X, y, optimizer=opt, engine="numpy", catch_interrupt=True,
+            callbacks=[dp.Checkpoint(ck, every=100)], **{k: v for k, v in SETTINGS.items() if k != "learning_rate"})
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    resumed, checkpoint = load_checkpoint(ck)
+    assert checkpoint["resume"]["batch"] == step % 12 and checkpoint["t"] == step
+    history = fit(resumed, X, y, optimizer=optimizer, engine="numpy", resume=checkpoint, **SETTINGS)
+    for a, b in zip(resumed.weights + resumed.biases, reference.weights + reference.biases):
+        np.testing.assert_array_equal(a, b)
+    assert history["val_loss"] == ref_history["val_loss"] and history.epoch == [1, 2, 3, 4, 5]
+
+
+def test_ctrl_c_in_the_compiled_engine_stops_at_the_epoch_end(data, tmp_path):
+    pytest.importorskip("numba")
+    X, y = data
+    settings = dict(SETTINGS, batch_size=1, loss="squared_error", epochs=6)
+    reference = dp.Network([5, 4, 3], seed=2)
+    fit(reference, X, y, optimizer="sgd", engine="numba", **settings)
+
+    class CtrlC(dp.Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            if epoch == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    net, ck = dp.Network([5, 4, 3], seed=2), tmp_path / "ck.npz"
+    with pytest.raises(TrainingInterrupted):
+        fit(net, X, y, optimizer="sgd", engine="numba", catch_interrupt=True,
+            callbacks=[CtrlC(), dp.Checkpoint(ck, every=100)], **settings)
+    resumed, checkpoint = load_checkpoint(ck)
+    assert checkpoint["resume"] == {**checkpoint["resume"], "epoch": 2, "batch": 0}
+    fit(resumed, X, y, optimizer="sgd", engine="numba", resume=checkpoint, **settings)
+    for a, b in zip(resumed.weights, reference.weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_second_ctrl_c_interrupts_at_once(data):
+    X, y = data
+
+    class TwoCtrlC(dp.Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(new_net(), X, y, catch_interrupt=True, callbacks=[TwoCtrlC()], engine="numpy", **SETTINGS)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _iris_csv(tmp_path):
+    iris = dp.load_iris()
+    path = tmp_path / "iris.csv"
+    path.write_text("".join(",".join(map(str, x)) + f",{c}\n" for x, c in zip(iris.X, iris.y)))
+    return str(path)
+
+
+def test_cli_ctrl_c_saves_a_checkpoint_and_resume_reaches_the_uninterrupted_model(tmp_path, capsys, monkeypatch):
+    csv = _iris_csv(tmp_path)
+    args = ["train", csv, "--hidden", "6", "--epochs", "12", "--batch-size", "4", "--seed", "3", "-q"]
+    assert main(args + ["--out", str(tmp_path / "ref.npz")]) == 0
+    original = dp.Adam.step
+    calls = [0]
+
+    def step(self, pairs):
+        original(self, pairs)
+        calls[0] += 1
+        if calls[0] == 100:
+            os.kill(os.getpid(), signal.SIGINT)
+    monkeypatch.setattr(dp.Adam, "step", step)
+    out = tmp_path / "m.npz"
+    assert main(args + ["--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    ck = tmp_path / "m.ckpt.npz"
+    assert f"saved a checkpoint to {ck}" in err and f"--resume {ck}" in err and not out.exists()
+    monkeypatch.setattr(dp.Adam, "step", original)
+    assert main(["train", csv, "--resume", str(ck), "--out", str(out), "-q"]) == 0
+    assert "resuming at epoch" in capsys.readouterr().out
+    a, b = load(out).network, load(tmp_path / "ref.npz").network
+    for x, y in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_cli_refuses_to_start_over_an_old_checkpoint(tmp_path, capsys):
+    csv = _iris_csv(tmp_path)
+    (tmp_path / "m.ckpt.npz").write_bytes(b"old")
+    code = main(["train", csv, "--epochs", "2", "--out", str(tmp_path / "m.npz")])
+    assert code == 2 and "resume it with --resume" in capsys.readouterr().err
+    assert (tmp_path / "m.ckpt.npz").read_bytes() == b"old"
+
+
+def test_cli_divergence_stops_with_advice_and_saves_the_best_weights(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)) * 1e3
+    path = tmp_path / "r.csv"
+    path.write_text("a,b,c,t\n" + "".join(f"{a},{b},{c},{a * 1e3 + b}\n" for a, b, c in X))
+    out = tmp_path / "m.npz"
+    code = main(["train", str(path), "--scale", "none", "--activation", "relu", "--optimizer", "sgd",
+                 "--lr", "1", "--epochs", "50", "--out", str(out), "-q"])
+    captured = capsys.readouterr()
+    assert code == 2 and "training diverged in epoch" in captured.err and "smaller learning rate" in captured.err
+    assert captured.err.count("\n") == 1
+    model = load(out)  # the best weights so far, saved as asked
+    assert all(np.isfinite(w).all() for w in model.network.weights)
+
+
+def test_checkpoint_file_that_is_not_a_checkpoint(tmp_path, capsys):
+    csv = _iris_csv(tmp_path)
+    assert main(["train", csv, "--epochs", "2", "--out", str(tmp_path / "m.npz"), "-q", "--checkpoint-every", "1",
+                 "--checkpoint", str(tmp_path / "c.npz")]) == 0
+    capsys.readouterr()
+    code = main(["train", csv, "--resume", str(tmp_path / "m.npz")])
+    assert code == 2 and "without a checkpoint" in capsys.readouterr().err
