@@ -186,6 +186,8 @@ def run_train(args):
     print(f"network {'-'.join(map(str, model.network.sizes))} ({model.task}, {model.output_activation} + {model.loss})")
     _print_final(history)
     _save_model(model, args.out, "model")
+    if checkpoint and not args.checkpoint and os.path.exists(checkpoint):
+        os.remove(checkpoint)  # MODEL.ckpt.npz only guards a run in progress; the model is saved now
     _write_outputs(history, args.plot, args.metrics_json, f"{os.path.basename(data.source)}: {model!r}")
     if args.regions and model.task == "classification":
         from .plotting import plot_decision_regions
