@@ -272,6 +272,7 @@ def test_from_weights_copies_and_accepts_scalar_biases():
     (lambda: dp.Adam(0.1, beta1=1.0), ["beta1", "received 1.0"]),
     (lambda: dp.get_optimizer("rmsprop"), ["unknown optimizer 'rmsprop'", "adam", "nesterov"]),
     (lambda: dp.Network([4, 3], dtype="float16"), ["unknown dtype 'float16'", "float32"]),
+    (lambda: dp.Network([4, 3], seed=-1), ["seed must be a non-negative integer", "-1"]),
 ])
 def test_bad_configuration_says_what_was_expected_and_received(call, words):
     with pytest.raises(dp.DeltapropError) as info:
@@ -281,3 +282,12 @@ def test_bad_configuration_says_what_was_expected_and_received(call, words):
     for word in words:
         assert word in message
     assert isinstance(info.value, ValueError)
+
+
+def test_a_network_pickles_and_copies_by_activation_name(rng):
+    import pickle
+    net = dp.Network([3, 5, 2], activation="leaky_relu", output_activation="softmax", seed=4)
+    back = pickle.loads(pickle.dumps(net))
+    X = rng.normal(size=(4, 3))
+    np.testing.assert_array_equal(back.forward(X), net.forward(X))
+    assert back.layers[1].activation is dp.get_activation("softmax")

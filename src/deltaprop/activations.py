@@ -30,6 +30,10 @@ class Activation:
         """dC/dz from dC/da: the chain rule through f, one line (the lecture's sigma'(z))."""
         return grad_a * self.df(z, a)
 
+    def __reduce__(self):
+        # Pickle (and deepcopy) by name: the registry holds the functions, so a copy is the same object.
+        return get_activation, (self.name,)
+
     def __repr__(self):
         return f"Activation({self.name!r})"
 

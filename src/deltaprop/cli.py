@@ -103,7 +103,7 @@ def run_demo(args):
     plot = None if args.no_plot else (args.plot or DEMO_PLOT)
     _check_outputs(args, [plot if args.plot else None, args.metrics_json], plots=[plot])
     if args.seeds:
-        return _demo_seeds(RECIPES[recipe], recipe, args)
+        return _demo_seeds(recipe, args)
     seed = args.seed if args.seed is not None else (1 if args.faithful else 0)
     print(f"deltaprop demo: the seed's Iris project, {recipe} recipe, seed {seed}, {args.epochs} epochs")
     print("  4-5-3 sigmoid network, per-sample SGD (learning rate 0.2), 1/2 squared error, 130 train / 20 validation rows")
@@ -113,9 +113,10 @@ def run_demo(args):
     return 0
 
 
-def _demo_seeds(run, recipe, args):
+def _demo_seeds(recipe, args):
+    from .ensemble import run_seeds
     print(f"deltaprop demo: {recipe} recipe over seeds {args.seeds[0]}..{args.seeds[-1]}, {args.epochs} epochs")
-    results = [run(seed=s, epochs=args.epochs, verbose=0) for s in args.seeds]
+    results = run_seeds(recipe, args.seeds, epochs=args.epochs)  # all seeds in one vectorized pass
     print(f"{'seed':>6}  {'val accuracy':>12}")
     for r in results:
         print(f"{r.seed:>6}  {r.val_accuracy:>12.1%}")

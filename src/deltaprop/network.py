@@ -26,6 +26,15 @@ def _dtype(dtype):
     return np.dtype(choose("dtype", name, DTYPES))
 
 
+def make_rng(seed):
+    """A NumPy Generator from ``seed``: None, a non-negative integer, or a Generator (passed through)."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer (or None); received {seed!r}")
+    return np.random.default_rng(seed)
+
+
 def _check_sizes(sizes):
     if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
         raise ConfigError(f"sizes must list at least 2 layer sizes (inputs, ..., outputs); received {sizes!r}")
@@ -68,7 +77,7 @@ class Network:
             raise ConfigError(f"expected {n_hidden} hidden activations for sizes {list(sizes)}; received {len(hidden)}")
         acts = hidden + [output_activation or (activation if isinstance(activation, str) else "sigmoid")]
         make = choose("initializer", init, INITIALIZERS)
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed)
         dt = _dtype(dtype)
         self.layers = []
         for n_in, n_out, act in zip(sizes[:-1], sizes[1:], acts):

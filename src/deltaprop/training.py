@@ -15,6 +15,7 @@ import numpy as np
 
 from .callbacks import ProgressBar
 from .errors import ConfigError, DataError, ShapeError, TrainingDiverged, choose
+from .network import make_rng
 from .optimizers import get_optimizer
 
 CLASSIFICATION_LOSSES = ("cross_entropy", "binary_cross_entropy")
@@ -223,7 +224,7 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     task = infer_task(net, Y, loss_obj.name, task)
     X = net.check_X(X)
     Y = net.check_Y(prepare_targets(net, Y, loss_obj.name), len(X))
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     if validation_data is None and validation_fraction:
         from .data import split_indices
         train, val = split_indices(Y.argmax(axis=1) if task == "classification" and Y.shape[1] > 1 else Y[:, 0],
