@@ -147,3 +147,17 @@ def test_dataframes_and_arrays_alike():
     assert ds.feature_names == ["x1", "x2"]
     with pytest.raises(DataError, match="2 rows but y has 3"):
         as_dataset([[1, 2], [3, 4]], [0, 1, 1])
+
+
+def test_numeric_feature_names_are_still_a_header(tmp_path):
+    path = write(tmp_path, "1,2,3,4,species\n5.1,3.5,1.4,0.2,a\n4.9,3,1.4,0.2,a\n7,3.2,4.7,1.4,b\n6.4,3.2,4.5,1.5,b\n")
+    ds = load_csv(path)
+    assert ds.feature_names == ["1", "2", "3", "4"] and ds.label_name == "species" and list(ds.y) == ["a", "a", "b", "b"]
+    ds = load_csv(path, header=False, label=None)  # told otherwise, the first line is data
+    assert len(ds) == 5 and ds.feature_names == ["x1", "x2", "x3", "x4"]
+
+
+def test_the_seed_file_is_detected_as_having_no_header():
+    from importlib import resources
+    ds = load_csv(str(resources.files("deltaprop") / "data" / "iris.csv"))
+    assert len(ds) == 150 and ds.feature_names == ["x1", "x2", "x3", "x4"]

@@ -82,6 +82,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---- commands ---------------------------------------------------------------------------------
+def _add_header_options(p):
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--header", dest="header", action="store_const", const=True, default="auto",
+                       help="the first line names the columns (default: detected)")
+    group.add_argument("--no-header", dest="header", action="store_const", const=False, help="the first line is data")
+
+
 def _add_demo(sub):
     p = sub.add_parser("demo", help="the seed's Iris project (4-5-3 sigmoid BP network)",
                        description="Train the seed article's 4-5-3 sigmoid network on the bundled Iris data.")
@@ -133,7 +140,7 @@ def _add_train(sub):
                        description="Train a network on a CSV file (features in columns, one label column).")
     p.add_argument("data", metavar="DATA.csv")
     p.add_argument("--label", help="label column, by name or 0-based index (default: the last)")
-    p.add_argument("--no-header", action="store_true", help="the first line is data (default: detected)")
+    _add_header_options(p)
     p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
     p.add_argument("--hidden", type=_positive_int, nargs="+", default=[5], metavar="N", help="hidden layer sizes")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid")
@@ -169,7 +176,7 @@ def run_train(args):
     _check_outputs(args, [args.out, args.plot, args.metrics_json, args.regions], plots=[args.plot, args.regions])
     checkpoint = _checkpoint_path(args)
     model, resume = _resumed_model(args.resume) if args.resume else (None, None)
-    data = load_csv(args.data, label=args.label, header=False if args.no_header else "auto",
+    data = load_csv(args.data, label=args.label, header=args.header,
                     prefer_label=model.label_name if model else None)
     if args.regions and data.X.shape[1] != 2:
         raise ConfigError(f"--regions needs data with exactly 2 features; {data.source} has {data.X.shape[1]}")
@@ -309,7 +316,7 @@ def _add_evaluate(sub):
     p.add_argument("model", metavar="MODEL")
     p.add_argument("data", metavar="DATA.csv")
     p.add_argument("--label", help="label column (default: the one the model was trained with, else the last)")
-    p.add_argument("--no-header", action="store_true")
+    _add_header_options(p)
     p.add_argument("--plot", metavar="F", help="confusion matrix image (.png/.svg)")
     p.add_argument("--json", metavar="F", help="write the metrics as JSON")
     p.add_argument("--force", action="store_true", help="replace existing output files")
@@ -320,7 +327,7 @@ def run_evaluate(args):
     from .data import load_csv
     _check_outputs(args, [args.plot, args.json], plots=[args.plot])
     model = _load_model(args.model)
-    data = load_csv(args.data, label=args.label, header=False if args.no_header else "auto", prefer_label=model.label_name)
+    data = load_csv(args.data, label=args.label, header=args.header, prefer_label=model.label_name)
     X = _align(data, model)
     metrics = model.evaluate(X, data.y)
     _print_metrics(metrics, model, data.source)
@@ -371,7 +378,7 @@ def _add_predict(sub):
     p = sub.add_parser("predict", help="predict labels (and class probabilities) for a CSV; '-' reads stdin")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("data", metavar="DATA.csv|-")
-    p.add_argument("--no-header", action="store_true")
+    _add_header_options(p)
     p.add_argument("--out", metavar="F", help="write the CSV here instead of standard output")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(run=run_predict)
@@ -381,7 +388,7 @@ def run_predict(args):
     from .data import load_features
     _check_outputs(args, [args.out])
     model = _load_model(args.model)
-    X = load_features(args.data, model.feature_names, header=False if args.no_header else "auto")
+    X = load_features(args.data, model.feature_names, header=args.header)
     text = _prediction_csv(model, X)
     if args.out:
         from .io import atomic_write_text

@@ -86,13 +86,20 @@ def _parse_rows(raw, name):
 
 
 def _has_header(rows):
-    """A first row is a header when a column numeric below it is not numeric in it."""
+    """Is the first row a header? Yes when a column that is numeric below is not numeric in it, or
+    when a text column's first value never comes again while the values below it repeat (a name
+    like "species" above class labels, even when every feature name is a number)."""
     first = rows[0][1]
     if len(rows) == 1:
         return all(_number(c) is None for c in first)
     second = rows[1][1]
-    return any(_number(a) is None and _number(b) is not None for a, b in zip(first, second)) or (
-        all(_number(c) is None for c in first) and any(_number(c) is not None for c in second))
+    if any(_number(a) is None and _number(b) is not None for a, b in zip(first, second)):
+        return True
+    for c, cell in enumerate(first):
+        below = [cells[c] for _, cells in rows[1:] if c < len(cells)]
+        if _number(cell) is None and cell not in below and len(set(below)) < len(below):
+            return True
+    return False
 
 
 def _label_index(label, names, n_cols, name):
