@@ -5,6 +5,7 @@
 - :class:`ProgressBar` draws a bar on a terminal, or prints one summary line when not on one.
 """
 import math
+import shutil
 import sys
 import time
 
@@ -117,16 +118,21 @@ class ProgressBar(Callback):
         self.verbose = verbose
 
     def on_train_begin(self, state):
-        self.t0 = time.perf_counter()
+        self.t0, self.drawn, self.longest = time.perf_counter(), -1.0, 0
         if self.verbose:
             sys.stdout.flush()  # so that what was printed before training shows before the bar
 
     def on_epoch_end(self, state, epoch, logs):
-        if self.verbose < 2:
-            return
+        now = time.perf_counter()
+        if self.verbose < 2 or (now - self.drawn < 0.1 and epoch < state.epochs):
+            return  # at most ten redraws a second: a fast run is not slowed down by its bar
+        self.drawn = now
         width, done = 30, epoch / state.epochs
         bar = "#" * int(width * done) + "-" * (width - int(width * done))
-        self.stream.write(f"\repoch {epoch:>{len(str(state.epochs))}}/{state.epochs} [{bar}] {_fmt(logs)}")
+        line = f"epoch {epoch:>{len(str(state.epochs))}}/{state.epochs} [{bar}] {_fmt(logs)}"
+        columns = shutil.get_terminal_size((100, 20)).columns - 1  # a wrapped line cannot be redrawn
+        self.stream.write("\r" + line[:columns].ljust(min(columns, self.longest)))
+        self.longest = max(self.longest, len(line[:columns]))
         self.stream.flush()
 
     def on_train_end(self, state):
