@@ -288,8 +288,7 @@ def _check_l2(l2):
 
 
 def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch):
-    net, opt = state.net, state.optimizer
-    lr0 = opt.learning_rate
+    net, lr0 = state.net, state.optimizer.learning_rate
     monitor = "val_loss" if validation_data is not None else "loss"
     past = state.history.history.get(monitor)
     best_score = min(past) if past else math.inf
@@ -298,18 +297,9 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         cb.on_train_begin(state)
     try:
         for epoch in range(initial_epoch, state.epochs):
-            state.epoch, state.in_epoch, state.epoch_rng = epoch, True, state.rng.bit_generator.state
             if lr_schedule is not None:
-                opt.learning_rate = float(lr_schedule(epoch, lr0))
-            t0 = time.perf_counter()
-            if state.compiled is not None and not state.skip:
-                logs = _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0)
-            else:
-                with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
-                    sums = _run_epoch(net, opt, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
-                logs = _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, time.perf_counter() - t0, sums)
-            state.in_epoch, state.skip = False, 0
-            state.history.append(epoch + 1, logs)
+                state.optimizer.learning_rate = float(lr_schedule(epoch, lr0))
+            logs = _epoch(state, epoch, X, Y, loss, l2, batch_size, shuffle, validation_data, task)
             if logs[monitor] < best_score:
                 best_score, state.best_params = logs[monitor], [p.copy() for p in net.weights + net.biases]
                 state.history.best_epoch = epoch + 1
@@ -321,7 +311,7 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
                 break
     except TrainingDiverged as exc:
         _restore(net, state.best_params)
-        state.stop_reason = f"training diverged in epoch {state.epoch + 1}: {exc}; " + ADVICE.format(lr=opt.learning_rate)
+        state.stop_reason = f"training diverged in epoch {state.epoch + 1}: {exc}; " + ADVICE.format(lr=state.optimizer.learning_rate)
         state.history.diverged = True
     except KeyboardInterrupt as exc:
         state.clean_interrupt = isinstance(exc, TrainingInterrupted)  # else a step may be half done
@@ -332,16 +322,36 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         state.history.stop_reason = state.stop_reason or "completed"
         for cb in callbacks:
             cb.on_train_end(state)
+    return _result(state)
+
+
+def _epoch(state, epoch, X, Y, loss, l2, batch_size, shuffle, validation_data, task):
+    """Train one epoch (compiled or NumPy engine), record and return its logs."""
+    state.epoch, state.in_epoch, state.epoch_rng = epoch, True, state.rng.bit_generator.state
+    t0 = time.perf_counter()
+    if state.compiled is not None and not state.skip:  # a resumed mid-epoch start runs in NumPy
+        logs = _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0)
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
+            sums = _run_epoch(state.net, state.optimizer, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
+        logs = _epoch_logs(state.net, loss, X, Y, l2, task, validation_data, state.optimizer,
+                           time.perf_counter() - t0, sums)
+    state.in_epoch, state.skip = False, 0
+    state.history.append(epoch + 1, logs)
+    return logs
+
+
+def _result(state):
+    """The History, or the error that says why training stopped early (carrying the History)."""
     if state.history.diverged:
         kept = f"epoch {state.history.best_epoch}" if state.history.best_epoch else "the initial weights"
         err = TrainingDiverged(f"{state.stop_reason}; kept the best weights so far ({kept})")
-        err.history = state.history
-        raise err
-    if state.history.interrupted:
+    elif state.history.interrupted:
         err = TrainingInterrupted(state.stop_reason)
-        err.history, err.state = state.history, state
-        raise err
-    return state.history
+    else:
+        return state.history
+    err.history, err.state = state.history, state
+    raise err
 
 
 def _restore(net, params):
