@@ -215,7 +215,10 @@ def _network_from(path, netmeta, arrays):
 
 def load(path, max_bytes=MAX_FILE_BYTES):
     """Load a model file: a :class:`~deltaprop.model.Model`, or a Network if one was saved."""
-    meta, arrays = read(path, max_bytes)
+    return _from_parts(path, *read(path, max_bytes))
+
+
+def _from_parts(path, meta, arrays):
     net = _network_from(path, meta.get("network") or {}, arrays)
     if meta.get("kind") == "network":
         return net
@@ -264,8 +267,8 @@ def load_checkpoint(path, max_bytes=MAX_FILE_BYTES):
     ``checkpoint`` is what ``fit(..., resume=checkpoint)`` takes: the resume point, the optimizer's
     configuration, step count and state arrays, the History and the best weights so far.
     """
-    obj = load(path, max_bytes)
     meta, arrays = read(path, max_bytes)
+    obj = _from_parts(path, meta, arrays)
     ck = meta.get("checkpoint")
     if not isinstance(ck, dict) or not isinstance(ck.get("resume"), dict):
         raise ModelFileError(f"{path}: a model file without a checkpoint; expected a file saved by --checkpoint (or Checkpoint)")
