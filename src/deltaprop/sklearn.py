@@ -182,6 +182,10 @@ class _BaseMLP(BaseEstimator):
         return Network([n_in, *hidden, n_out], acts, self._out_activation, self.init, seed, self.dtype)
 
     # ---- fitting -------------------------------------------------------------------------------
+    def fit(self, X, y, validation_data=None):
+        """Train on (X, y); ``validation_data=(X_val, y_val)`` is watched each epoch. Returns self."""
+        return self._fit(X, y, validation_data)
+
     def _fit(self, X, y, validation_data=None, incremental=False, classes=None):
         self._check_params()
         if incremental and self.early_stopping:
@@ -335,10 +339,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         tags.classifier_tags.multi_label = True
         return tags
 
-    def fit(self, X, y, validation_data=None):
-        """Train on (X, y); ``validation_data=(X_val, y_val)`` is watched each epoch. Returns self."""
-        return self._fit(X, y, validation_data)
-
     def partial_fit(self, X, y, classes=None):
         """One epoch over (X, y), keeping the weights and the optimizer's state between calls.
 
@@ -462,10 +462,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-    def fit(self, X, y, validation_data=None):
-        """Train on (X, y); ``validation_data=(X_val, y_val)`` is watched each epoch. Returns self."""
-        return self._fit(X, y, validation_data)
 
     def partial_fit(self, X, y):
         """One epoch over (X, y), keeping the weights and the optimizer's state between calls."""
