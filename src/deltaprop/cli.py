@@ -19,44 +19,31 @@ from .optimizers import OPTIMIZERS
 DEMO_PLOT = "deltaprop-demo.png"
 
 
-def _positive_int(text):
+def _checked(text, convert, ok, expected):
+    """``convert(text)`` if it parses and passes ``ok``; else argparse's one-line error."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; received {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; received {text!r}")
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}; received {text!r}")
     return value
+
+
+def _positive_int(text):
+    return _checked(text, int, lambda v: v >= 1, "a positive integer")
 
 
 def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number; received {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0; received {text!r}")
-    return value
+    return _checked(text, float, lambda v: 0 < v < float("inf"), "a finite number > 0")
 
 
 def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1; received {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); received {text!r}")
-    return value
+    return _checked(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:  # NumPy's generators take only non-negative seeds
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed; received {text!r}")
-    return value
+def _seed(text):  # NumPy's generators take only non-negative seeds
+    return _checked(text, int, lambda v: v >= 0, "a non-negative integer seed")
 
 
 def _seed_range(text):
