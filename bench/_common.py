@@ -146,3 +146,26 @@ class NumpyMLP:
         for s in range(0, len(X), batch_size):
             idx = order[s:s + batch_size]
             self.step(X[idx], Y[idx], lr)
+
+
+def torch_epoch(sizes, X, y, lr, batch):
+    """One epoch of a PyTorch eager MLP (ReLU hidden layers, softmax + cross-entropy, plain SGD),
+    the peer both bench_mlp and bench_scaling time; X's dtype picks float32 or float64."""
+    import torch
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers += [torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
+    model = torch.nn.Sequential(*layers).to(torch.float32 if X.dtype == np.float32 else torch.float64)
+    opt, lossf = torch.optim.SGD(model.parameters(), lr=lr), torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+
+    def epoch():
+        order = torch.randperm(len(Xt))
+        for s in range(0, len(Xt), batch):
+            idx = order[s:s + batch]
+            opt.zero_grad(set_to_none=True)
+            lossf(model(Xt[idx]), yt[idx]).backward()
+            opt.step()
+    return epoch

@@ -56,23 +56,7 @@ def run_sklearn(X, y, dtype):
 
 
 def run_torch(X, y, dtype):
-    import torch
-    torch.set_num_threads(2)
-    torch.manual_seed(0)
-    tdt = torch.float32 if dtype == np.float32 else torch.float64
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
-                                torch.nn.ReLU(), torch.nn.Linear(128, 10)).to(tdt)
-    opt, lossf = torch.optim.SGD(model.parameters(), lr=LR), torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-
-    def epoch():
-        order = torch.randperm(len(Xt))
-        for s in range(0, len(Xt), BATCH):
-            idx = order[s:s + BATCH]
-            opt.zero_grad(set_to_none=True)
-            lossf(model(Xt[idx]), yt[idx]).backward()
-            opt.step()
-    return epoch
+    return C.torch_epoch(SIZES, X.astype(dtype, copy=False), y, LR, BATCH)
 
 
 PEERS = {"plain NumPy": run_numpy, "scikit-learn": run_sklearn, "PyTorch eager": run_torch}

@@ -28,30 +28,10 @@ def epoch_fns(sizes, X, y):
                                         seed=0, verbose=0, train_metrics="running"),
            "plain NumPy": lambda: mlp.epoch(X, y, BATCH, LR, rng)}
     try:
-        fns["PyTorch eager"] = torch_epoch(sizes, X, y)
+        fns["PyTorch eager"] = C.torch_epoch(sizes, X, y, LR, BATCH)
     except ImportError:
         pass
     return fns
-
-
-def torch_epoch(sizes, X, y):
-    import torch
-    torch.set_num_threads(2)
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers += [torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
-    model = torch.nn.Sequential(*layers)
-    opt, lossf = torch.optim.SGD(model.parameters(), lr=LR), torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-
-    def epoch():
-        order = torch.randperm(len(Xt))
-        for s in range(0, len(Xt), BATCH):
-            idx = order[s:s + BATCH]
-            opt.zero_grad(set_to_none=True)
-            lossf(model(Xt[idx]), yt[idx]).backward()
-            opt.step()
-    return epoch
 
 
 def sweep(points, make, repeat):
