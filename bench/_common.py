@@ -16,11 +16,13 @@ import numpy as np
 
 def versions():
     out = {"python": platform.python_version(), "numpy": np.__version__}
-    for name in ("numba", "sklearn", "torch", "deltaprop"):
+    for name in ("sklearn", "torch", "deltaprop"):
         try:
             out[name] = __import__(name).__version__
         except ImportError:
             out[name] = "not installed"
+    from deltaprop import fast
+    out["deltaprop C extension"] = "built" if fast.AVAILABLE else "not built"
     return out
 
 

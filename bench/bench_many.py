@@ -4,7 +4,7 @@
 
 ``deltaprop.ensemble.run_seeds(recipe, seeds)`` trains the K networks in one call of the compiled
 kernel (every epoch of every network), and each result equals the recipe's own run (checked here).
-Compared with K calls of the recipe (engine auto: numba) and K calls on the NumPy engine.
+Compared with K calls of the recipe (engine auto: compiled) and K calls on the NumPy engine.
 """
 import argparse
 import time
@@ -54,7 +54,7 @@ def main(argv=None):
         rows.append(row)
         print(f"- {recipe}: validation accuracy per seed {[round(r.val_accuracy, 2) for r in together]}")
     print()
-    print(C.table([f"recipe ({len(seeds)} seeds, 300 epochs)", "run_seeds (one pass)", f"{len(seeds)} recipe calls (numba)",
+    print(C.table([f"recipe ({len(seeds)} seeds, 300 epochs)", "run_seeds (one pass)", f"{len(seeds)} recipe calls (compiled)",
                    "saving", f"{len(seeds)} runs, NumPy engine", "saving"], rows))
     print("\nTimes include building each seed's data and network; medians of", args.repeat, "(NumPy engine: one run).")
 

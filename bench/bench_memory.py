@@ -62,7 +62,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     print(C.header(f"Memory: {'-'.join(map(str, SIZES))} ReLU + softmax CE, batch {BATCH}, {args.rows:,} rows, {args.dtype}"))
     Xs, ys = C.mnist_like(512, np.dtype(args.dtype), seed=1)
-    for metrics in ("running", "exact"):  # load every library (BLAS buffers, Numba) before the baseline
+    for metrics in ("running", "exact"):  # load every library (BLAS buffers, the C extension) before the baseline
         dp.Network(SIZES, activation="relu", output_activation="softmax", dtype=args.dtype).fit(
             Xs, ys, epochs=1, batch_size=BATCH, verbose=0, train_metrics=metrics)
     del Xs, ys

@@ -24,7 +24,7 @@ def test_run_seeds_matches_each_recipe_run(recipe, seeds):
         assert_same_result(got, recipes.RECIPES[recipe](seed, epochs=60))
 
 
-def test_without_numba_the_runs_are_trained_one_by_one(monkeypatch):
+def test_without_the_extension_the_runs_are_trained_one_by_one(monkeypatch):
     monkeypatch.setattr(fast, "AVAILABLE", False)
     got = ensemble.run_seeds("faithful", [3, 4], epochs=20)
     for seed, result in zip([3, 4], got):

@@ -6,13 +6,13 @@ import deltaprop as dp
 from deltaprop import fast, recipes
 from deltaprop.callbacks import EarlyStopping
 
-numba_only = pytest.mark.skipif(not fast.AVAILABLE, reason="numba is not installed")
+compiled_only = pytest.mark.skipif(not fast.AVAILABLE, reason="the C extension was not built")
 
 
 def both(make_net, X, Y, **kwargs):
-    """Train two copies of one network, one per engine; return (numpy, numba) networks and histories."""
+    """Train two copies of one network, one per engine; return (numpy, compiled) networks and histories."""
     runs = []
-    for engine in ("numpy", "numba"):
+    for engine in ("numpy", "compiled"):
         net = make_net()
         runs.append((net, net.fit(X, Y, verbose=0, engine=engine, **kwargs)))
     return runs
@@ -29,7 +29,7 @@ def assert_same(runs, tol=1e-12):
     assert hist_a.best_epoch == hist_b.best_epoch
 
 
-@numba_only
+@compiled_only
 def test_faithful_recipe_same_numbers_as_numpy_engine():
     rows, rnd = recipes.seed_rows(1)
     (W1, b1), (W2, b2) = recipes.seed_init(rnd, 4, 5, 3)
@@ -38,7 +38,7 @@ def test_faithful_recipe_same_numbers_as_numpy_engine():
     runs = both(lambda: dp.Network.from_weights([W1, W2], [b1, b2], "sigmoid"), X, y, epochs=300, batch_size=1,
                 optimizer=dp.SGD(0.2), loss="squared_error", shuffle=False, validation_data=(Xv, yv))
     assert_same(runs)
-    assert runs[1][1].last("val_accuracy") == recipes.faithful(1).val_accuracy  # auto picks numba
+    assert runs[1][1].last("val_accuracy") == recipes.faithful(1).val_accuracy  # auto picks the compiled engine
 
 
 CASES = [  # hidden activations, output activation, loss, batch size, l2, shuffle
@@ -51,7 +51,7 @@ CASES = [  # hidden activations, output activation, loss, batch size, l2, shuffl
 ]
 
 
-@numba_only
+@compiled_only
 @pytest.mark.parametrize("hidden, out, loss, batch, l2, shuffle", CASES)
 def test_every_activation_loss_and_batch_size(hidden, out, loss, batch, l2, shuffle):
     rng = np.random.default_rng(7)
@@ -63,7 +63,7 @@ def test_every_activation_loss_and_batch_size(hidden, out, loss, batch, l2, shuf
     assert_same(runs)
 
 
-@numba_only
+@compiled_only
 def test_regression_frozen_bias_schedule_and_early_stopping():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(30, 2))
@@ -72,7 +72,7 @@ def test_regression_frozen_bias_schedule_and_early_stopping():
     def make():
         return dp.Network([2, 4, 2], activation="tanh", output_activation="identity", seed=5).freeze(layers=[1], params="b")
     runs = []
-    for engine in ("numpy", "numba"):
+    for engine in ("numpy", "compiled"):
         net = make()
         hist = net.fit(X, Y, epochs=40, batch_size=2, optimizer=dp.SGD(0.05), loss="squared_error", verbose=0,
                        lr_schedule=lambda e, lr0: lr0 / (1 + e), validation_fraction=0.2, seed=4, engine=engine,
@@ -82,12 +82,12 @@ def test_regression_frozen_bias_schedule_and_early_stopping():
     assert "rmse" in runs[1][1].history and np.all(runs[1][0].biases[0] == make().biases[0])
 
 
-@numba_only
+@compiled_only
 def test_divergence_reported_alike():
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(70, 2)) * 50, rng.normal(size=(70, 1)) * 50
     messages = []
-    for engine in ("numpy", "numba"):
+    for engine in ("numpy", "compiled"):
         net = dp.Network([2, 8, 1], activation="relu", output_activation="identity", seed=1)
         with pytest.raises(dp.TrainingDiverged) as err:
             net.fit(X, Y, epochs=5, batch_size=1, optimizer=dp.SGD(5.0), verbose=0, engine=engine)
@@ -95,7 +95,7 @@ def test_divergence_reported_alike():
     assert messages[0] == messages[1]
 
 
-@numba_only
+@compiled_only
 def test_float32_stays_float32_and_close():
     rng = np.random.default_rng(3)
     X, labels = rng.normal(size=(25, 4)).astype(np.float32), rng.integers(0, 2, 25)
@@ -105,7 +105,7 @@ def test_float32_stays_float32_and_close():
     assert_same(runs, tol=2e-5)
 
 
-def test_auto_falls_back_to_numpy_without_numba(monkeypatch):
+def test_auto_falls_back_to_numpy_without_the_extension(monkeypatch):
     monkeypatch.setattr(fast, "AVAILABLE", False)
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(20, 3)), rng.integers(0, 2, 20)
@@ -114,8 +114,8 @@ def test_auto_falls_back_to_numpy_without_numba(monkeypatch):
     b = dp.Network([3, 4, 2], seed=0)
     hb = b.fit(X, y, epochs=5, batch_size=1, optimizer=dp.SGD(0.1), verbose=0, seed=1, engine="numpy")
     assert ha["loss"] == hb["loss"]
-    with pytest.raises(dp.ConfigError, match="numba is not installed"):
-        dp.Network([3, 4, 2], seed=0).fit(X, y, epochs=1, batch_size=1, verbose=0, engine="numba")
+    with pytest.raises(dp.ConfigError, match="the C extension deltaprop._kernels was not built"):
+        dp.Network([3, 4, 2], seed=0).fit(X, y, epochs=1, batch_size=1, verbose=0, engine="compiled")
 
 
 def test_engine_choice_is_validated():
@@ -124,10 +124,10 @@ def test_engine_choice_is_validated():
         dp.Network([2, 2], seed=0).fit(X, y, epochs=1, verbose=0, engine="gpu")
     if fast.AVAILABLE:
         with pytest.raises(dp.ConfigError, match="plain SGD"):
-            dp.Network([2, 2], seed=0).fit(X, y, epochs=1, optimizer="adam", verbose=0, engine="numba")
+            dp.Network([2, 2], seed=0).fit(X, y, epochs=1, optimizer="adam", verbose=0, engine="compiled")
 
 
-def test_auto_picks_numba_only_where_the_interpreter_bounds_numpy():
+def test_auto_picks_compiled_only_where_the_interpreter_bounds_numpy():
     small, big = dp.Network([4, 5, 3]), dp.Network([784, 256, 10])
     assert fast.is_small(small, 1) and not fast.is_small(big, 128)
     loss, sgd = dp.get_loss("squared_error"), dp.SGD(0.1)
@@ -149,5 +149,76 @@ def test_running_train_metrics_are_the_batches_as_trained():
         start.train_step(X[s:s + 16], y_onehot, dp.SGD(0.1), "cross_entropy")
     assert hist["loss"][0] == pytest.approx(sum(losses) / 48, rel=1e-12)
     assert hist["accuracy"][0] == pytest.approx(right / 48, rel=1e-12)
-    with pytest.raises(dp.ConfigError, match="exact train_metrics"):
-        net.fit(X, y, epochs=1, batch_size=1, verbose=0, engine="numba", train_metrics="running")
+    assert_same(both(lambda: dp.Network([3, 6, 3], output_activation="softmax", seed=2), X, y, epochs=3, batch_size=5,
+                     optimizer=dp.SGD(0.1), loss="cross_entropy", seed=4, train_metrics="running"))
+
+
+def test_the_extension_is_built_where_a_c_compiler_is():
+    """pip install builds deltaprop._kernels; a build that failed quietly must not pass unnoticed."""
+    import shutil
+    import sysconfig
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(cc) is None:
+        pytest.skip(f"no C compiler ({cc}) on this machine")
+    assert fast.AVAILABLE, "deltaprop._kernels was not built although a C compiler is installed"
+
+
+@compiled_only
+def test_the_kernel_refuses_arrays_that_do_not_fit():
+    net = dp.Network([3, 4, 2], seed=0)
+    spec, P, width = fast.layout(net.layers)
+    X, Y = np.zeros((1, 5, 3)), np.zeros((1, 5, 2))
+    args = dict(theta=np.zeros((1, P)), spec=spec, loss=0, X=X, Y=Y, orders=np.zeros((1, 2, 5), np.int64), batch=1,
+                lrs=np.zeros((1, 2)), l2=0.0, Xv=X[:, :0], Yv=Y[:, :0], g=np.zeros(P), Z=np.zeros((1, width)),
+                A=np.zeros((1, width)), D=np.zeros((1, width)), results=np.zeros((1, 2, 7)), status=np.zeros(1, np.int64))
+    fast.train(*args.values())  # as given, it runs
+    bad = {"X": np.zeros((1, 5, 4)), "theta": np.zeros((1, P - 1)), "orders": np.full((1, 2, 5), 5, np.int64),
+           "g": np.zeros(P, np.float32), "Z": np.zeros((1, width - 1)), "spec": spec[:, :7], "loss": 7,
+           "results": np.zeros((1, 2, 6)), "status": np.zeros(1), "A": np.zeros((width, 1)).T[:, ::1][:, :width - 2]}
+    for name, value in bad.items():
+        with pytest.raises(ValueError):
+            fast.train(*{**args, name: value}.values())
+    with pytest.raises(ValueError, match="C-contiguous"):
+        fast.train(*{**args, "X": np.zeros((1, 3, 5)).transpose(0, 2, 1)}.values())
+
+
+@compiled_only
+def test_divergence_in_a_later_epoch_keeps_the_best_weights_alike():
+    """Several epochs run in one kernel call; a blow-up in the middle of them is handled as epoch by epoch."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 2))
+    Y = X @ np.array([[1.5], [-2.0]])
+    results = []
+    for engine in ("numpy", "compiled"):
+        net = dp.Network([2, 3, 1], activation="identity", output_activation="identity", seed=0)
+        with pytest.raises(dp.TrainingDiverged) as err:
+            net.fit(X, Y, epochs=200, batch_size=40, optimizer=dp.SGD(0.8), verbose=0, engine=engine)
+        results.append((str(err.value), err.value.history, net))
+    (msg_a, hist_a, net_a), (msg_b, hist_b, net_b) = results
+    assert msg_a == msg_b and "diverged in epoch" in msg_a and hist_a.epoch == hist_b.epoch and len(hist_a.epoch) > 5
+    assert hist_a.best_epoch == hist_b.best_epoch > 2  # a best epoch inside the run of epochs
+    np.testing.assert_allclose(hist_b["loss"], hist_a["loss"], rtol=1e-12)
+    for a, b in zip(net_a.weights + net_a.biases, net_b.weights + net_b.biases):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
+@compiled_only
+def test_ctrl_c_during_a_run_of_many_epochs_stops_at_an_epoch_end():
+    import os
+    import signal
+    import threading
+    from deltaprop.training import TrainingInterrupted
+
+    r = recipes.faithful_run(1)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(TrainingInterrupted) as err:
+        r.network.fit(*r.data, epochs=10 ** 6, verbose=0, catch_interrupt=True, **r.settings)
+    timer.cancel()
+    done = err.value.history.epoch
+    assert 1 < len(done) < 10 ** 6 and done == list(range(1, len(done) + 1))
+    assert err.value.state.resume_point()["epoch"] == len(done) and err.value.state.resume_point()["batch"] == 0
+    again = recipes.faithful_run(1)
+    again.network.fit(*again.data, epochs=len(done), verbose=0, **again.settings)
+    for a, b in zip(r.network.weights + r.network.biases, again.network.weights + again.network.biases):
+        np.testing.assert_array_equal(a, b)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
+from deltaprop import fast
 from deltaprop.cli import main
 from deltaprop.io import load, load_checkpoint
 from deltaprop.training import TrainingInterrupted, fit
@@ -60,11 +61,12 @@ def test_ctrl_c_mid_epoch_then_resume_gives_the_same_weights(data, tmp_path, opt
 
 
 def test_ctrl_c_in_the_compiled_engine_stops_at_the_epoch_end(data, tmp_path):
-    pytest.importorskip("numba")
+    if not fast.AVAILABLE:
+        pytest.skip("the C extension was not built")
     X, y = data
     settings = dict(SETTINGS, batch_size=1, loss="squared_error", epochs=6)
     reference = dp.Network([5, 4, 3], seed=2)
-    fit(reference, X, y, optimizer="sgd", engine="numba", **settings)
+    fit(reference, X, y, optimizer="sgd", engine="compiled", **settings)
 
     class CtrlC(dp.Callback):
         def on_epoch_end(self, state, epoch, logs):
@@ -73,11 +75,11 @@ def test_ctrl_c_in_the_compiled_engine_stops_at_the_epoch_end(data, tmp_path):
 
     net, ck = dp.Network([5, 4, 3], seed=2), tmp_path / "ck.npz"
     with pytest.raises(TrainingInterrupted):
-        fit(net, X, y, optimizer="sgd", engine="numba", catch_interrupt=True,
+        fit(net, X, y, optimizer="sgd", engine="compiled", catch_interrupt=True,
             callbacks=[CtrlC(), dp.Checkpoint(ck, every=100)], **settings)
     resumed, checkpoint = load_checkpoint(ck)
     assert checkpoint["resume"] == {**checkpoint["resume"], "epoch": 2, "batch": 0}
-    fit(resumed, X, y, optimizer="sgd", engine="numba", resume=checkpoint, **settings)
+    fit(resumed, X, y, optimizer="sgd", engine="compiled", resume=checkpoint, **settings)
     for a, b in zip(resumed.weights, reference.weights):
         np.testing.assert_array_equal(a, b)
 

@@ -7,7 +7,7 @@ one row of ``theta`` each), and the histories are built afterwards. Each network
 numbers ``fit`` would give it: the same row orders (drawn from its own ``seed``), the same steps,
 the same per-epoch evaluation.
 
-Without Numba, or for settings the kernel does not run, the networks are simply trained one by one.
+Without the C extension, or for settings the kernel does not run, the networks are simply trained one by one.
 """
 import time
 
@@ -18,7 +18,7 @@ from .optimizers import SGD
 from .recipes import LABELS, RUNS, DemoResult
 from .training import History, _check_settings, _logs_from_sums, infer_task, prepare_targets
 
-STACKABLE = {"batch_size", "optimizer", "loss", "shuffle", "seed", "validation_data", "l2"}
+STACKABLE = {"batch_size", "optimizer", "loss", "shuffle", "seed", "validation_data", "l2", "train_metrics"}
 
 
 def run_seeds(recipe, seeds, epochs=300, **kwargs):
@@ -43,15 +43,16 @@ def train_many(runs, epochs):
     orders = np.stack([j["orders"] for j in jobs])
     lrs = np.array([[j["lr"]] * epochs for j in jobs])
     results, status = np.zeros((len(runs), epochs, 7)), np.zeros(len(runs), np.int64)
-    code, l2 = fast.LOSS_CODES[loss.name], jobs[0]["l2"]
+    code, l2, running = fast.LOSS_CODES[loss.name], jobs[0]["l2"], jobs[0]["running"]
     if fast.side_by_side(net0, loss, batch):  # the networks in the innermost loop: SIMD across them
         th = np.ascontiguousarray(theta.T)
         scratch = [np.zeros((width, len(runs)), net0.dtype) for _ in range(3)]
-        fast.train_side_by_side(th, spec, code, X, Y, orders, lrs, l2, Xv, Yv, *scratch, results, status)
+        fast.train_side_by_side(th, spec, code, X, Y, orders, lrs, l2, Xv, Yv, *scratch, results, status, running)
         theta = th.T
     else:
         scratch = [np.zeros((batch, width), net0.dtype) for _ in range(3)]
-        fast.train(theta, spec, code, X, Y, orders, batch, lrs, l2, Xv, Yv, np.zeros(P, net0.dtype), *scratch, results, status)
+        fast.train(theta, spec, code, X, Y, orders, batch, lrs, l2, Xv, Yv, np.zeros(P, net0.dtype), *scratch, results,
+                   status, running)
     seconds = (time.perf_counter() - t0) / (epochs * len(runs))
     histories = []
     for k, (run, job) in enumerate(zip(runs, jobs)):
@@ -64,19 +65,20 @@ def train_many(runs, epochs):
 
 
 def _stackable(runs):
-    """One kernel call can train them: numba, same shape and settings it runs, plain SGD."""
+    """One kernel call can train them: the extension built, same shape and settings it runs, plain SGD."""
     if not fast.AVAILABLE or not runs:
         return False
     first = runs[0]
     for r in runs:
         opt, net = r.settings.get("optimizer"), r.network
-        if set(r.settings) - STACKABLE or not isinstance(opt, SGD) or type(opt) is not SGD:
+        if set(r.settings) - STACKABLE or not isinstance(opt, SGD) or type(opt) is not SGD \
+                or r.settings.get("train_metrics", "exact") not in ("exact", "running"):
             return False
         if fast.unsupported(net, net.resolve_loss(r.settings.get("loss", "squared_error")), opt):
             return False
         same = (net.sizes, net.activations, net.dtype, [l.frozen for l in net.layers]) == \
                (first.network.sizes, first.network.activations, first.network.dtype, [l.frozen for l in first.network.layers])
-        keys = ("batch_size", "loss", "l2")
+        keys = ("batch_size", "loss", "l2", "train_metrics")
         if not same or any(r.settings.get(k) != first.settings.get(k) for k in keys):
             return False
         if len(r.data[0]) != len(first.data[0]) or _n_val(r) != _n_val(first):
@@ -106,7 +108,8 @@ def _prepare(run, epochs):
         Xv, Yv = X[:0], Y[:0]
     batch = _check_settings(epochs, s.get("batch_size", "auto"), m)
     return dict(loss=loss, task=task, X=X, Y=Y, Xv=Xv, Yv=Yv, orders=orders, batch=batch,
-                lr=s["optimizer"].learning_rate, l2=float(s.get("l2", 0.0)), validated=s.get("validation_data") is not None)
+                lr=s["optimizer"].learning_rate, l2=float(s.get("l2", 0.0)), validated=s.get("validation_data") is not None,
+                running=s.get("train_metrics", "exact") == "running")
 
 
 def _unpack(p, net):

@@ -73,9 +73,11 @@ def faithful_run(seed=1, n_hidden=5, learning_rate=0.2, n_train=130):
     net = Network.from_weights([W1, W2], [b1, b2], "sigmoid")
     X, y = np.array([r[:-1] for r in train]), np.array([r[-1] for r in train])
     Xv, yv = np.array([r[:-1] for r in val]), np.array([r[-1] for r in val])
-    # w += 0.2 * delta * input with delta = (y - a) a (1 - a) is gradient descent on 1/2 (a - y)^2
+    # w += 0.2 * delta * input with delta = (y - a) a (1 - a) is gradient descent on 1/2 (a - y)^2.
+    # The seed logs only the validation accuracy; the training rows' loss and accuracy are logged as
+    # the epoch trains them (train_metrics="running"), which costs no extra pass over the rows.
     settings = dict(batch_size=1, optimizer=SGD(learning_rate), loss="squared_error", shuffle=False,
-                    validation_data=(Xv, yv))
+                    validation_data=(Xv, yv), train_metrics="running")
     return Run(net, (X, y), settings, Scaler("minmax").fit(load_iris().X))
 
 
@@ -94,7 +96,7 @@ def default_run(seed=0, n_hidden=5, learning_rate=0.2, n_val=20):
     scaler = Scaler("minmax").fit(ds.X[train])  # fitted on the training rows only: no leak
     net = Network([4, n_hidden, 3], activation="sigmoid", init="glorot_uniform", seed=seed)
     settings = dict(batch_size=1, optimizer=SGD(learning_rate), loss="squared_error", shuffle=True, seed=seed,
-                    validation_data=(scaler.transform(ds.X[val]), codes[val]))
+                    validation_data=(scaler.transform(ds.X[val]), codes[val]), train_metrics="running")
     return Run(net, (scaler.transform(ds.X[train]), codes[train]), settings, scaler)
 
 

@@ -207,10 +207,9 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     or ``validation_fraction`` holds out that share of the rows (a random split from ``seed``).
     ``lr_schedule(epoch, lr0) -> lr`` sets the learning rate of each epoch. Callbacks see the state
     (see :mod:`deltaprop.callbacks`); ``verbose`` is 0 (silent), 1 (final summary), 2 (progress bar)
-    or "auto" (a bar on a terminal, else a summary). ``engine`` is "numpy", "numba" (the compiled
-    kernels of :mod:`deltaprop.fast`: plain SGD) or "auto" (numba where it is installed and the
-    network and batch are so small that NumPy would be bound by the interpreter); both engines
-    give the same numbers. ``train_metrics`` "exact" evaluates the whole training set after each
+    or "auto" (a bar on a terminal, else a summary). ``engine`` is "numpy", "compiled" (the C
+    kernels of :mod:`deltaprop.fast`: plain SGD) or "auto" (compiled where the network and batch are
+    so small that NumPy would be bound by the interpreter); both engines give the same numbers. ``train_metrics`` "exact" evaluates the whole training set after each
     epoch; "running" logs the mean over the epoch's batches as they were trained (what Keras and
     scikit-learn report), which saves a forward pass over the data each epoch.
 
@@ -263,7 +262,7 @@ def _resume(state, checkpoint):
     return int(point["epoch"])
 
 
-ENGINES = ("auto", "numpy", "numba")
+ENGINES = ("auto", "numpy", "compiled")
 
 
 def _compiled_trainer(engine, net, loss, opt, batch_size, X, Y, validation_data, running):
@@ -273,12 +272,12 @@ def _compiled_trainer(engine, net, loss, opt, batch_size, X, Y, validation_data,
     if engine == "numpy":
         return None
     from . import fast
-    why = "it logs exact train_metrics only" if running else fast.unsupported(net, loss, opt)
-    if engine == "numba" and why:
-        raise ConfigError(f"engine 'numba' cannot train this: {why}; use engine='numpy' or 'auto'")
+    why = fast.unsupported(net, loss, opt)
+    if engine == "compiled" and why:
+        raise ConfigError(f"engine 'compiled' cannot train this: {why}; use engine='numpy' or 'auto'")
     if why or (engine == "auto" and not fast.is_small(net, batch_size)):
         return None
-    return fast.Trainer(net, loss, batch_size, X, Y, validation_data)
+    return fast.Trainer(net, loss, batch_size, X, Y, validation_data, running)
 
 
 def _check_l2(l2):
@@ -295,16 +294,26 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
     state.best_params = state.best_params or [p.copy() for p in net.weights + net.biases]  # to fall back on
     for cb in callbacks:
         cb.on_train_begin(state)
+    epoch = initial_epoch
     try:
-        for epoch in range(initial_epoch, state.epochs):
+        while epoch < state.epochs:
             if lr_schedule is not None:
                 state.optimizer.learning_rate = float(lr_schedule(epoch, lr0))
-            logs = _epoch(state, epoch, X, Y, loss, l2, batch_size, shuffle, validation_data, task)
-            if logs[monitor] < best_score:
-                best_score, state.best_params = logs[monitor], [p.copy() for p in net.weights + net.biases]
-                state.history.best_epoch = epoch + 1
-            for cb in callbacks:
-                cb.on_epoch_end(state, epoch + 1, logs)
+            span = _span(state, callbacks, lr_schedule, epoch)
+            if span > 1:  # several epochs in one call of the compiled kernel
+                done, best, error = _compiled_epochs(state, epoch, span, X, Y, l2, task, validation_data, shuffle,
+                                                     monitor, best_score)
+            else:
+                done, best, error = [_epoch(state, epoch, X, Y, loss, l2, batch_size, shuffle, validation_data, task)], None, None
+            for logs in done:
+                epoch += 1
+                if logs[monitor] < best_score:
+                    best_score, state.history.best_epoch = logs[monitor], epoch
+                    state.best_params = best or [p.copy() for p in net.weights + net.biases]
+                for cb in callbacks:
+                    cb.on_epoch_end(state, epoch, logs)
+            if error is not None:
+                raise error
             if state.interrupt:
                 raise TrainingInterrupted()
             if state.stop:
@@ -339,6 +348,46 @@ def _epoch(state, epoch, X, Y, loss, l2, batch_size, shuffle, validation_data, t
     state.in_epoch, state.skip = False, 0
     state.history.append(epoch + 1, logs)
     return logs
+
+
+def _span(state, callbacks, lr_schedule, epoch):
+    """How many epochs the next call trains: one, unless the compiled engine can run several back to
+    back because nothing needs the network between them (no callbacks but the progress bar, no
+    learning-rate schedule); then as many as take about 50 ms, so Ctrl-C and the bar stay prompt."""
+    if state.compiled is None or state.skip or lr_schedule is not None or not state.history.epoch \
+            or any(type(cb) is not ProgressBar for cb in callbacks):
+        return 1
+    per_epoch = max(state.history.history["time"][-1], 1e-6)
+    return max(1, min(state.epochs - epoch, int(0.05 / per_epoch)))
+
+
+def _compiled_epochs(state, first, span, X, Y, l2, task, validation_data, shuffle, monitor, best_score):
+    """Epochs first..first + span - 1 in one kernel call: their logs (recorded in the History), the
+    weights of the best of them (None if none beat ``best_score``) and the error that stopped them, if any."""
+    net, opt, m = state.net, state.optimizer, len(X)
+    t0 = time.perf_counter()
+    orders = np.stack([state.rng.permutation(m) if shuffle else np.arange(m) for _ in range(span)])
+    status, sums, best = state.compiled.epochs(orders, opt.learning_rate, l2, best_score, monitor)
+    seconds = (time.perf_counter() - t0) / span
+    ran = status // 1000 - 1 if status else span  # the epochs that ended well
+    done = []
+    for e in range(ran):
+        logs = _logs_from_sums(net, sums[e, :3], Y, l2, task, sums[e, 6])
+        if validation_data is not None:
+            logs.update({f"val_{k}": v for k, v in _logs_from_sums(net, sums[e, 3:6], validation_data[1], l2, task,
+                                                                   sums[e, 6]).items()})
+        logs["lr"], logs["time"] = opt.learning_rate, seconds
+        state.history.append(first + e + 1, logs)
+        done.append(logs)
+    state.epoch = first + ran - (0 if status else 1)
+    error = None
+    if status:
+        try:
+            _check_weights(net)  # the NumPy engine's message for weights that blew up, else for the loss
+            error = TrainingDiverged(f"the training loss became {_logs_from_sums(net, sums[ran, :3], Y, l2, task)['loss']}")
+        except TrainingDiverged as exc:
+            error = exc
+    return done, best, error
 
 
 def _result(state):

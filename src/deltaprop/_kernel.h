@@ -1,0 +1,440 @@
+/* The compiled engine's loops, written once for a floating-point type `real`; _kernels.c includes
+ * this file twice, with real = double (suffix _d) and real = float (suffix _f).
+ *
+ * The same equations as deltaprop/layers.py and deltaprop/losses.py, one sample at a time and in
+ * the same order of operations as the NumPy engine (see fast.py for the layout of the arguments):
+ *
+ *     z_j = sum_k w_jk a_k + b_j          a = f(z)
+ *     delta^(L) = dC/dz (fused pair, or f'(z) * dC/da), divided by the batch size m
+ *     dW_jk = sum_i delta_ij a_ik         db_j = sum_i delta_ij       (summed over the batch)
+ *     grad_a_k = sum_j delta_j w_jk       delta^(l) = f'(z^(l)) * grad_a
+ *     W <- W - eta (dW + l2 W)            b <- b - eta db
+ */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SUFFIX)
+
+/* ---- scalars: one activation, its derivative, log-sigmoid --------------------------------- */
+static inline real FN(act_f)(i64 code, real z)
+{
+    switch (code) {
+    case SIGMOID: {
+        real e = EXP(-FABS(z));           /* as activations._sigmoid: exp never overflows */
+        return z >= 0 ? (real)1 / ((real)1 + e) : e / ((real)1 + e);
+    }
+    case TANH: return TANHF(z);
+    case RELU: return z > 0 ? z : (real)0 * z;        /* 0 * z keeps a NaN a NaN, as np.maximum */
+    case LEAKY_RELU: return z > 0 ? z : z * (real)0.01;
+    default: return z;
+    }
+}
+
+static inline real FN(act_df)(i64 code, real z, real a)
+{
+    switch (code) {
+    case SIGMOID: return a * ((real)1 - a);
+    case TANH: return (real)1 - a * a;
+    case RELU: return z > 0 ? (real)1 : (real)0;
+    case LEAKY_RELU: return z > 0 ? (real)1 : (real)0.01;
+    default: return (real)1;
+    }
+}
+
+static inline double FN(log_sigmoid)(real z)
+{
+    real t = -z;  /* log sigmoid(z) = -logaddexp(0, -z), in NumPy's order of operations */
+    if (t == 0) return -LOG((real)2);
+    return t > 0 ? -(t + LOG1P(EXP(-t))) : -LOG1P(EXP(t));
+}
+
+/* ---- one sample: forward, backward --------------------------------------------------------- */
+static inline void FN(forward)(const real *restrict p, const Layer *net, i64 L, const real *restrict x,
+                               real *restrict Z, real *restrict A)
+{
+    for (i64 q = 0; q < net[0].n_in; q++) A[q] = x[q];
+    for (i64 l = 0; l < L; l++) {
+        const Layer s = net[l];
+        const real *a_prev = A + s.a0, *W = p + s.w, *b = p + s.b;
+        for (i64 j = 0; j < s.n_out; j++) {
+            const real *row = W + j * s.n_in;
+            real acc = 0;
+            for (i64 q = 0; q < s.n_in; q++) acc += a_prev[q] * row[q];
+            real z = acc + b[j];                               /* z_j = sum_k w_jk a_k + b_j */
+            Z[s.u0 + j] = z;
+            if (s.act != SOFTMAX) A[s.u0 + j] = FN(act_f)(s.act, z);
+        }
+        if (s.act == SOFTMAX) {                                /* shifted by the max, as activations._softmax */
+            real top = Z[s.u0], total = 0;
+            for (i64 j = 1; j < s.n_out; j++) top = Z[s.u0 + j] > top ? Z[s.u0 + j] : top;
+            for (i64 j = 0; j < s.n_out; j++) { A[s.u0 + j] = EXP(Z[s.u0 + j] - top); total += A[s.u0 + j]; }
+            for (i64 j = 0; j < s.n_out; j++) A[s.u0 + j] /= total;
+        }
+    }
+}
+
+/* delta of the output layer for one sample of a batch of m: D[u0 .. u0 + n) */
+static inline void FN(output_delta)(const Layer *out, i64 loss, const real *restrict y, real m,
+                                    const real *restrict Z, const real *restrict A, real *restrict D)
+{
+    const i64 n = out->n_out, act = out->act;
+    const real *a = A + out->u0, *z = Z + out->u0;
+    real *d = D + out->u0;
+    if (act == SOFTMAX && loss == CROSS_ENTROPY) {             /* the fused pairs of losses.FUSED */
+        real ysum = 0;
+        for (i64 j = 0; j < n; j++) ysum += y[j];
+        for (i64 j = 0; j < n; j++) d[j] = (a[j] * ysum - y[j]) / m;
+    } else if (act == SIGMOID && loss == BINARY_CROSS_ENTROPY) {
+        for (i64 j = 0; j < n; j++) d[j] = (a[j] - y[j]) / m;
+    } else if (act == SIGMOID && loss == CROSS_ENTROPY) {
+        for (i64 j = 0; j < n; j++) d[j] = ((a[j] - 1) * y[j]) / m;
+    } else {
+        for (i64 j = 0; j < n; j++) {                          /* dC/da, then the chain rule through f */
+            if (loss == SQUARED_ERROR) d[j] = (a[j] - y[j]) / m;
+            else if (loss == CROSS_ENTROPY) d[j] = (-y[j] / a[j]) / m;
+            else d[j] = ((a[j] - y[j]) / (a[j] * ((real)1 - a[j]))) / m;
+        }
+        if (act == SOFTMAX) {                                   /* J^T g = a * (g - <g, a>) */
+            real ga = 0;
+            for (i64 j = 0; j < n; j++) ga += d[j] * a[j];
+            for (i64 j = 0; j < n; j++) d[j] = a[j] * (d[j] - ga);
+        } else {
+            for (i64 j = 0; j < n; j++) d[j] = d[j] * FN(act_df)(act, z[j], a[j]);
+        }
+    }
+}
+
+/* Add one sample's dW, db to g, backpropagating its output delta through the layers. */
+static inline void FN(backward)(const real *restrict p, const Layer *net, i64 L, const real *restrict Z,
+                                const real *restrict A, real *restrict D, real *restrict g)
+{
+    for (i64 l = L - 1; l >= 0; l--) {
+        const Layer s = net[l];
+        const real *d = D + s.u0, *a_prev = A + s.a0, *W = p + s.w;
+        real *gW = g + s.w, *gb = g + s.b;
+        for (i64 j = 0; j < s.n_out; j++) gb[j] += d[j];                  /* db = delta */
+        for (i64 j = 0; j < s.n_out; j++) {
+            real dj = d[j], *row = gW + j * s.n_in;
+            for (i64 q = 0; q < s.n_in; q++) row[q] += dj * a_prev[q];    /* dW = delta a_prev^T */
+        }
+        if (l > 0) {                        /* case 2: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)) */
+            const i64 below = net[l - 1].act;
+            for (i64 q = 0; q < s.n_in; q++) {
+                real acc = 0;
+                for (i64 j = 0; j < s.n_out; j++) acc += d[j] * W[j * s.n_in + q];
+                D[s.a0 + q] = acc * FN(act_df)(below, Z[s.a0 + q], A[s.a0 + q]);
+            }
+        }
+    }
+}
+
+/* Batch of one: backpropagate and take the SGD step layer by layer, from the output down. Each
+ * layer's delta for the layer below is taken before its own W moves, so this is backward() then
+ * update() with g = delta a_prev^T, without g: the same numbers in fewer passes over memory. */
+static inline void FN(backward_update)(real *restrict p, const Layer *net, i64 L, const real *restrict Z,
+                                       const real *restrict A, real *restrict D, real lr, real l2)
+{
+    for (i64 l = L - 1; l >= 0; l--) {
+        const Layer s = net[l];
+        const real *d = D + s.u0, *a_prev = A + s.a0;
+        real *W = p + s.w, *b = p + s.b;
+        if (l > 0) {                        /* case 2: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)) */
+            const i64 below = net[l - 1].act;
+            for (i64 q = 0; q < s.n_in; q++) {
+                real acc = 0;
+                for (i64 j = 0; j < s.n_out; j++) acc += d[j] * W[j * s.n_in + q];
+                D[s.a0 + q] = acc * FN(act_df)(below, Z[s.a0 + q], A[s.a0 + q]);
+            }
+        }
+        if (!(s.frozen & 1)) {
+            for (i64 j = 0; j < s.n_out; j++) {
+                real dj = d[j], *row = W + j * s.n_in;
+                if (l2 != 0) for (i64 q = 0; q < s.n_in; q++) row[q] -= lr * (dj * a_prev[q] + l2 * row[q]);
+                else for (i64 q = 0; q < s.n_in; q++) row[q] -= lr * (dj * a_prev[q]);   /* W -= eta dW */
+            }
+        }
+        if (!(s.frozen & 2)) {
+            for (i64 j = 0; j < s.n_out; j++) b[j] -= lr * d[j];                      /* b -= eta db */
+        }
+    }
+}
+
+/* SGD: W <- W - eta (dW + l2 W), b <- b - eta db; frozen parameters stay. */
+static inline void FN(update)(real *restrict p, const Layer *net, i64 L, const real *restrict g, real lr, real l2)
+{
+    for (i64 l = 0; l < L; l++) {
+        const Layer s = net[l];
+        if (!(s.frozen & 1)) {
+            for (i64 r = s.w; r < s.w + s.n_in * s.n_out; r++)
+                p[r] -= lr * (l2 != 0 ? g[r] + l2 * p[r] : g[r]);
+        }
+        if (!(s.frozen & 2)) {
+            for (i64 r = s.b; r < s.b + s.n_out; r++) p[r] -= lr * g[r];
+        }
+    }
+}
+
+/* 0 while every |w| < DIVERGED (NaN counts as exploded); else the 1-based layer number. */
+static i64 FN(exploded)(const real *p, const Layer *net, i64 L)
+{
+    for (i64 l = 0; l < L; l++)
+        for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
+            if (!(FABS(p[r]) < DIVERGED)) return l + 1;
+    return 0;
+}
+
+static double FN(squared_weights)(const real *p, const Layer *net, i64 L)
+{
+    double total = 0;
+    for (i64 l = 0; l < L; l++)
+        for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++) total += (double)p[r] * p[r];
+    return total;
+}
+
+/* One sample's [loss, right (0 or 1), squared error], its output row already computed. */
+static inline void FN(sample_sums)(const Layer *out, i64 loss, const real *restrict y, const real *restrict Z,
+                                   const real *restrict A, double *sums)
+{
+    const i64 n = out->n_out;
+    const real *a = A + out->u0, *z = Z + out->u0;
+    double c = 0, e2 = 0;
+    for (i64 j = 0; j < n; j++) e2 += ((double)a[j] - y[j]) * ((double)a[j] - y[j]);
+    if (loss == SQUARED_ERROR) {
+        c = 0.5 * e2;
+    } else if (out->act == SOFTMAX) {        /* log a = (z - max z) - log sum exp(z - max z), as log_softmax */
+        real top = z[0], se = 0;
+        for (i64 j = 1; j < n; j++) top = z[j] > top ? z[j] : top;
+        for (i64 j = 0; j < n; j++) se += EXP(z[j] - top);
+        real lse = LOG(se);
+        for (i64 j = 0; j < n; j++) {
+            c -= y[j] * (double)((z[j] - top) - lse);
+            if (loss == BINARY_CROSS_ENTROPY) c -= (1 - y[j]) * (double)LOG1P(-a[j]);
+        }
+    } else {
+        for (i64 j = 0; j < n; j++) {
+            c -= y[j] * FN(log_sigmoid)(z[j]);
+            if (loss == BINARY_CROSS_ENTROPY) c -= (1 - y[j]) * FN(log_sigmoid)(-z[j]);
+        }
+    }
+    i64 right;
+    if (n == 1) {
+        right = (a[0] >= 0.5) == (y[0] >= 0.5);
+    } else {                                 /* argmax, the first index winning ties as numpy.argmax */
+        i64 ba = 0, by = 0;
+        for (i64 j = 1; j < n; j++) { if (a[j] > a[ba]) ba = j; if (y[j] > y[by]) by = j; }
+        right = ba == by;
+    }
+    sums[0] += c; sums[1] += (double)right; sums[2] += e2;
+}
+
+/* out = [sum of per-sample losses, number classified right, sum of squared errors] over the rows */
+static void FN(evaluate)(const real *p, const Layer *net, i64 L, i64 loss, const real *X, const real *Y,
+                         i64 m, i64 n0, i64 nL, real *Z, real *A, double *out)
+{
+    out[0] = out[1] = out[2] = 0;
+    for (i64 r = 0; r < m; r++) {
+        FN(forward)(p, net, L, X + r * n0, Z, A);
+        FN(sample_sums)(&net[L - 1], loss, Y + r * nL, Z, A, out);
+    }
+}
+
+/* Epochs of mini-batch SGD for K networks of one shape, each evaluated after every epoch (see fast.train). */
+static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
+                      const real *X, const real *Y, i64 m, i64 n0, i64 nL, const i64 *orders, i64 E, i64 K,
+                      i64 batch, const double *lrs, double l2, const real *Xv, const real *Yv, i64 mv,
+                      real *g, real *Z, real *A, real *D, i64 width, double *results, i64 *status, int running,
+                      real *best, double *best_score, i64 monitor)
+{
+    const Layer *out = &net[L - 1];
+    for (i64 e = 0; e < E; e++) {
+        for (i64 k = 0; k < K; k++) {
+            if (status[k]) continue;
+            real *p = theta + k * P;
+            const real *x = X + k * m * n0, *y = Y + k * m * nL;
+            const i64 *order = orders + (k * E + e) * m;
+            double *res = results + (k * E + e) * 7;
+            const real lr = (real)lrs[k * E + e], l2r = (real)l2;
+            i64 bad = 0, step = 0;
+            if (running) res[0] = res[1] = res[2] = 0;
+            for (i64 start = 0; start < m; start += batch) {
+                const i64 n = batch < m - start ? batch : m - start;
+                if (n == 1) {                                       /* per-sample SGD, the seed's way */
+                    const i64 row = order[start];
+                    FN(forward)(p, net, L, x + row * n0, Z, A);
+                    if (running) FN(sample_sums)(out, loss, y + row * nL, Z, A, res);
+                    FN(output_delta)(out, loss, y + row * nL, (real)1, Z, A, D);
+                    FN(backward_update)(p, net, L, Z, A, D, lr, l2r);
+                    if (step % 64 == 63 && (bad = FN(exploded)(p, net, L))) break;
+                    step++;
+                    continue;
+                }
+                for (i64 r = 0; r < P; r++) g[r] = 0;
+                for (i64 i = 0; i < n; i++) {
+                    const i64 row = order[start + i];
+                    real *z = Z + i * width, *a = A + i * width, *d = D + i * width;
+                    FN(forward)(p, net, L, x + row * n0, z, a);
+                    if (running) FN(sample_sums)(out, loss, y + row * nL, z, a, res);  /* before the step */
+                    FN(output_delta)(out, loss, y + row * nL, (real)n, z, a, d);
+                    FN(backward)(p, net, L, z, a, d, g);
+                }
+                FN(update)(p, net, L, g, lr, l2r);
+                if (step % 64 == 63 && (bad = FN(exploded)(p, net, L))) break;  /* as training._run_epoch */
+                step++;
+            }
+            if (!bad) bad = FN(exploded)(p, net, L);
+            if (bad) { status[k] = (e + 1) * 1000 + bad; continue; }
+            if (!running) FN(evaluate)(p, net, L, loss, x, y, m, n0, nL, Z, A, res);
+            if (mv) FN(evaluate)(p, net, L, loss, Xv + k * mv * n0, Yv + k * mv * nL, mv, n0, nL, Z, A, res + 3);
+            res[6] = FN(squared_weights)(p, net, L);
+            /* the logged loss, as training._logs_from_sums: a non-finite one stops this network */
+            double penalty = l2 != 0 ? 0.5 * l2 * res[6] : 0.0;
+            if (!isfinite(res[0] / (double)m + penalty)) { status[k] = (e + 1) * 1000; continue; }
+            if (best) {                     /* keep the weights of the best epoch so far (monitor: loss or val_loss) */
+                double score = res[monitor] / (double)(monitor ? mv : m) + penalty;
+                if (score < best_score[k]) {
+                    best_score[k] = score;
+                    for (i64 r = 0; r < P; r++) best[k * P + r] = p[r];
+                }
+            }
+        }
+    }
+}
+
+/* ---- K networks side by side: per-sample SGD with the networks in the innermost loop ---------
+ * Every scalar of the kernel above becomes a vector of K: th (P, K), Z, A, D (width, K). The
+ * loops over k run along memory, so the compiler can vectorize them; each network still sees
+ * exactly its own sequence of operations. */
+static void FN(forward_k)(const real *th, const Layer *net, i64 L, real *Z, real *A, i64 K)
+{
+    for (i64 l = 0; l < L; l++) {
+        const Layer s = net[l];
+        for (i64 j = 0; j < s.n_out; j++) {
+            real *z = Z + (s.u0 + j) * K, *a = A + (s.u0 + j) * K;
+            for (i64 k = 0; k < K; k++) z[k] = 0;
+            for (i64 q = 0; q < s.n_in; q++) {
+                const real *a_prev = A + (s.a0 + q) * K, *w = th + (s.w + j * s.n_in + q) * K;
+                for (i64 k = 0; k < K; k++) z[k] += a_prev[k] * w[k];     /* z_j = sum_k w_jk a_k ... */
+            }
+            const real *b = th + (s.b + j) * K;
+            for (i64 k = 0; k < K; k++) { z[k] = z[k] + b[k]; a[k] = FN(act_f)(s.act, z[k]); }  /* ... + b_j */
+        }
+    }
+}
+
+static void FN(backward_update_k)(real *th, const Layer *net, i64 L, const real *Z, const real *A, real *D,
+                                  const double *lr, i64 lr_stride, real l2, i64 K)
+{
+    for (i64 l = L - 1; l >= 0; l--) {
+        const Layer s = net[l];
+        if (l > 0) {               /* delta^(l-1) = f'(z) * (delta^(l) W^(l)), with W^(l) before its step */
+            const i64 below = net[l - 1].act;
+            for (i64 q = 0; q < s.n_in; q++) {
+                real *dq = D + (s.a0 + q) * K;
+                for (i64 k = 0; k < K; k++) dq[k] = 0;
+                for (i64 j = 0; j < s.n_out; j++) {
+                    const real *dj = D + (s.u0 + j) * K, *w = th + (s.w + j * s.n_in + q) * K;
+                    for (i64 k = 0; k < K; k++) dq[k] += dj[k] * w[k];
+                }
+                const real *z = Z + (s.a0 + q) * K, *a = A + (s.a0 + q) * K;
+                for (i64 k = 0; k < K; k++) dq[k] = dq[k] * FN(act_df)(below, z[k], a[k]);
+            }
+        }
+        if (!(s.frozen & 1)) {
+            for (i64 j = 0; j < s.n_out; j++) {
+                const real *dj = D + (s.u0 + j) * K;
+                for (i64 q = 0; q < s.n_in; q++) {
+                    const real *a_prev = A + (s.a0 + q) * K;
+                    real *w = th + (s.w + j * s.n_in + q) * K;
+                    for (i64 k = 0; k < K; k++) {
+                        real grad = dj[k] * a_prev[k];                        /* dW = delta a_prev^T */
+                        if (l2 != 0) grad = grad + l2 * w[k];
+                        w[k] -= (real)lr[k * lr_stride] * grad;
+                    }
+                }
+            }
+        }
+        if (!(s.frozen & 2)) {
+            for (i64 j = 0; j < s.n_out; j++) {
+                const real *dj = D + (s.u0 + j) * K;
+                real *b = th + (s.b + j) * K;
+                for (i64 k = 0; k < K; k++) b[k] -= (real)lr[k * lr_stride] * dj[k];
+            }
+        }
+    }
+}
+
+static i64 FN(exploded_k)(const real *th, const Layer *net, i64 L, i64 k, i64 K)
+{
+    for (i64 l = 0; l < L; l++)
+        for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
+            if (!(FABS(th[r * K + k]) < DIVERGED)) return l + 1;
+    return 0;
+}
+
+/* out[k] = [loss sum, right, squared errors] of network k on its rows X[k], as evaluate */
+static void FN(evaluate_k)(const real *th, const Layer *net, i64 L, i64 loss, const real *X, const real *Y,
+                           i64 m, i64 n0, i64 nL, real *Z, real *A, double *results, i64 res_stride, i64 K,
+                           real *zk, real *ak)
+{
+    const Layer *out = &net[L - 1];
+    for (i64 k = 0; k < K; k++) { double *o = results + k * res_stride; o[0] = o[1] = o[2] = 0; }
+    for (i64 r = 0; r < m; r++) {
+        for (i64 k = 0; k < K; k++)
+            for (i64 q = 0; q < n0; q++) A[q * K + k] = X[(k * m + r) * n0 + q];
+        FN(forward_k)(th, net, L, Z, A, K);
+        for (i64 k = 0; k < K; k++) {        /* network k's output row, gathered for sample_sums */
+            for (i64 j = 0; j < out->n_out; j++) {
+                zk[out->u0 + j] = Z[(out->u0 + j) * K + k];
+                ak[out->u0 + j] = A[(out->u0 + j) * K + k];
+            }
+            FN(sample_sums)(out, loss, Y + (k * m + r) * nL, zk, ak, results + k * res_stride);
+        }
+    }
+}
+
+/* train() for batch size 1 and an elementwise output layer, the K networks side by side. */
+static void FN(train_k)(real *th, const Layer *net, i64 L, i64 P, i64 loss, const real *X, const real *Y,
+                        i64 m, i64 n0, i64 nL, const i64 *orders, i64 E, i64 K, const double *lrs, double l2,
+                        const real *Xv, const real *Yv, i64 mv, real *Z, real *A, real *D, i64 width,
+                        double *results, i64 *status, real *zk, real *ak, int running)
+{
+    const Layer *out = &net[L - 1];
+    (void)P;
+    for (i64 e = 0; e < E; e++) {
+        if (running)
+            for (i64 k = 0; k < K; k++) { double *o = results + (k * E + e) * 7; o[0] = o[1] = o[2] = 0; }
+        for (i64 i = 0; i < m; i++) {
+            for (i64 k = 0; k < K; k++) {
+                const i64 row = orders[(k * E + e) * m + i];
+                for (i64 q = 0; q < n0; q++) A[q * K + k] = X[(k * m + row) * n0 + q];
+            }
+            FN(forward_k)(th, net, L, Z, A, K);
+            for (i64 k = 0; k < K; k++) {    /* the output delta of each network (batch of one) */
+                const i64 row = orders[(k * E + e) * m + i];
+                for (i64 j = 0; j < out->n_out; j++) {
+                    zk[out->u0 + j] = Z[(out->u0 + j) * K + k];
+                    ak[out->u0 + j] = A[(out->u0 + j) * K + k];
+                }
+                if (running) FN(sample_sums)(out, loss, Y + (k * m + row) * nL, zk, ak, results + (k * E + e) * 7);
+                FN(output_delta)(out, loss, Y + (k * m + row) * nL, (real)1, zk, ak, zk + width);
+                for (i64 j = 0; j < out->n_out; j++) D[(out->u0 + j) * K + k] = zk[width + out->u0 + j];
+            }
+            FN(backward_update_k)(th, net, L, Z, A, D, lrs + e, E, (real)l2, K);
+            if (i % 64 == 63)                 /* as training._run_epoch */
+                for (i64 k = 0; k < K; k++)
+                    if (!status[k]) { i64 bad = FN(exploded_k)(th, net, L, k, K); if (bad) status[k] = (e + 1) * 1000 + bad; }
+        }
+        for (i64 k = 0; k < K; k++)
+            if (!status[k]) { i64 bad = FN(exploded_k)(th, net, L, k, K); if (bad) status[k] = (e + 1) * 1000 + bad; }
+        if (!running) FN(evaluate_k)(th, net, L, loss, X, Y, m, n0, nL, Z, A, results + e * 7, E * 7, K, zk, ak);
+        if (mv) FN(evaluate_k)(th, net, L, loss, Xv, Yv, mv, n0, nL, Z, A, results + e * 7 + 3, E * 7, K, zk, ak);
+        for (i64 k = 0; k < K; k++) {
+            double total = 0;
+            for (i64 l = 0; l < L; l++)
+                for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
+                    total += (double)th[r * K + k] * th[r * K + k];
+            results[(k * E + e) * 7 + 6] = total;
+        }
+    }
+}
+
+#undef FN

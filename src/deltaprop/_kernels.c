@@ -1,0 +1,281 @@
+/* deltaprop._kernels: the compiled engine for small networks (see fast.py, which calls it).
+ *
+ * Two functions, each in float64 and float32 (the loops are in _kernel.h, included once per type):
+ *
+ *   train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, results, status,
+ *         running=False, best=None, best_score=None, monitor=0)
+ *   train_side_by_side(th, spec, loss, X, Y, orders, lrs, l2, Xv, Yv, Z, A, D, results, status, running=False)
+ *
+ * Arrays arrive through the buffer protocol (C-contiguous NumPy arrays); their shapes, types and
+ * sizes are checked here, so a wrong call raises ValueError instead of reading out of bounds. The
+ * GIL is released while the loops run. Built by setup.py when deltaprop is installed.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef int64_t i64;
+#ifdef _MSC_VER
+#define restrict __restrict
+#endif
+
+enum { IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX };
+enum { SQUARED_ERROR, CROSS_ENTROPY, BINARY_CROSS_ENTROPY };
+#define DIVERGED 1e8               /* as training.DIVERGED */
+#define SPEC_COLUMNS 8             /* n_in, n_out, W offset, b offset, activation, input offset, output offset, frozen */
+
+typedef struct { i64 n_in, n_out, w, b, act, a0, u0, frozen; } Layer;
+
+#define real double
+#define SUFFIX _d
+#define EXP exp
+#define LOG log
+#define LOG1P log1p
+#define TANHF tanh
+#define FABS fabs
+#include "_kernel.h"
+#undef real
+#undef SUFFIX
+#undef EXP
+#undef LOG
+#undef LOG1P
+#undef TANHF
+#undef FABS
+
+#define real float
+#define SUFFIX _f
+#define EXP expf
+#define LOG logf
+#define LOG1P log1pf
+#define TANHF tanhf
+#define FABS fabsf
+#include "_kernel.h"
+
+/* ---- argument checking ------------------------------------------------------------------- */
+typedef struct { Py_buffer view; int held; } Arg;
+
+static int get(PyObject *obj, Arg *arg, const char *name, int ndim, char kind, int writable)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &arg->view, flags) < 0) {
+        PyErr_Format(PyExc_ValueError, "%s must be a C-contiguous%s array", name, writable ? " writable" : "");
+        return -1;
+    }
+    arg->held = 1;
+    const char *f = arg->view.format ? arg->view.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    char got = (f[0] && !f[1]) ? f[0] : '?';
+    int ok;
+    if (kind == 'i') ok = (got == 'l' || got == 'q') && arg->view.itemsize == 8;
+    else if (kind == 'd') ok = got == 'd' && arg->view.itemsize == 8;
+    else ok = (got == 'd' && arg->view.itemsize == 8) || (got == 'f' && arg->view.itemsize == 4);
+    if (!ok || arg->view.ndim != ndim) {
+        PyErr_Format(PyExc_ValueError, "%s must be a %d-d %s array; received a %d-d array of format '%s'", name, ndim,
+                     kind == 'i' ? "int64" : kind == 'd' ? "float64" : "float64 or float32", arg->view.ndim, f);
+        return -1;
+    }
+    return 0;
+}
+
+static i64 dim(Arg *a, int i) { return (i64)a->view.shape[i]; }
+
+static void release(Arg *args, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (args[i].held) PyBuffer_Release(&args[i].view);
+}
+
+#define FAIL(...) do { PyErr_Format(PyExc_ValueError, __VA_ARGS__); goto done; } while (0)
+
+/* The layers of spec, checked against a parameter vector of P entries and scratch rows of `width`. */
+static Layer *read_spec(Arg *spec, i64 P, i64 width, i64 *L_out)
+{
+    i64 L = dim(spec, 0);
+    if (L < 1 || dim(spec, 1) != SPEC_COLUMNS) {
+        PyErr_Format(PyExc_ValueError, "spec must have shape (L >= 1, %d)", SPEC_COLUMNS);
+        return NULL;
+    }
+    Layer *net = malloc(sizeof(Layer) * L);
+    if (!net) { PyErr_NoMemory(); return NULL; }
+    memcpy(net, spec->view.buf, sizeof(Layer) * L);
+    for (i64 l = 0; l < L; l++) {
+        Layer s = net[l];
+        int ok = s.n_in > 0 && s.n_out > 0 && s.w >= 0 && s.b == s.w + s.n_in * s.n_out && s.b + s.n_out <= P
+                 && s.a0 >= 0 && s.a0 + s.n_in <= width && s.u0 >= 0 && s.u0 + s.n_out <= width
+                 && s.act >= IDENTITY && s.act <= SOFTMAX && (l == 0 || s.n_in == net[l - 1].n_out);
+        if (!ok) {
+            free(net);
+            PyErr_Format(PyExc_ValueError, "spec row %lld does not fit %lld parameters and rows of width %lld", (long long)l, (long long)P, (long long)width);
+            return NULL;
+        }
+    }
+    *L_out = L;
+    return net;
+}
+
+static int same_type(Arg *args, int n, Py_ssize_t itemsize)
+{
+    for (int i = 0; i < n; i++)
+        if (args[i].view.itemsize != itemsize) {
+            PyErr_SetString(PyExc_ValueError, "the parameter, data and scratch arrays must share one float type");
+            return 0;
+        }
+    return 1;
+}
+
+static PyObject *py_train(PyObject *self, PyObject *args)
+{
+    PyObject *o[16] = {NULL};
+    long loss, batch, monitor = 0;
+    double l2;
+    int running = 0;
+    if (!PyArg_ParseTuple(args, "OOlOOOlOdOOOOOOOO|pOOl", &o[0], &o[1], &loss, &o[2], &o[3], &o[4], &batch, &o[5], &l2,
+                          &o[6], &o[7], &o[8], &o[9], &o[10], &o[11], &o[12], &o[13], &running, &o[14], &o[15],
+                          &monitor))
+        return NULL;
+    enum { THETA, SPEC, X, Y, ORDERS, LRS, XV, YV, G, Z, A, D, RESULTS, STATUS, BEST, BEST_SCORE, N };
+    Arg a[N] = {0};
+    PyObject *ret = NULL;
+    Layer *net = NULL;
+    static const char *names[N] = {"theta", "spec", "X", "Y", "orders", "lrs", "Xv", "Yv", "g", "Z", "A", "D",
+                                   "results", "status", "best", "best_score"};
+    static const int ndims[N] = {2, 2, 3, 3, 3, 2, 3, 3, 1, 2, 2, 2, 3, 1, 2, 1};
+    static const char kinds[N] = {'r', 'i', 'r', 'r', 'i', 'd', 'r', 'r', 'r', 'r', 'r', 'r', 'd', 'i', 'r', 'd'};
+    static const int writes[N] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+    const int tracked = o[BEST] != NULL && o[BEST] != Py_None;  /* best and best_score: optional, together */
+    for (int i = 0; i < N; i++)
+        if ((i < BEST || tracked) && get(o[i], &a[i], names[i], ndims[i], kinds[i], writes[i]) < 0) goto done;
+    {
+        Arg reals[] = {a[THETA], a[X], a[Y], a[XV], a[YV], a[G], a[Z], a[A], a[D], tracked ? a[BEST] : a[THETA]};
+        if (!same_type(reals, 10, a[THETA].view.itemsize)) goto done;
+    }
+    i64 K = dim(&a[THETA], 0), P = dim(&a[THETA], 1), E = dim(&a[ORDERS], 1), m = dim(&a[ORDERS], 2);
+    i64 width = dim(&a[Z], 1), L;
+    if (!(net = read_spec(&a[SPEC], P, width, &L))) goto done;
+    i64 n0 = net[0].n_in, nL = net[L - 1].n_out, mv = dim(&a[XV], 1);
+    if (loss < SQUARED_ERROR || loss > BINARY_CROSS_ENTROPY) FAIL("unknown loss code %ld", loss);
+    if (batch < 1) FAIL("batch must be >= 1; received %ld", batch);
+    if (dim(&a[ORDERS], 0) != K || dim(&a[X], 0) != K || dim(&a[X], 1) != m || dim(&a[X], 2) != n0
+        || dim(&a[Y], 0) != K || dim(&a[Y], 1) != m || dim(&a[Y], 2) != nL)
+        FAIL("X, Y and orders do not match theta's %lld networks, %lld rows and the spec", (long long)K, (long long)m);
+    if (dim(&a[XV], 0) != K || dim(&a[XV], 2) != n0 || dim(&a[YV], 0) != K || dim(&a[YV], 1) != mv || dim(&a[YV], 2) != nL)
+        FAIL("Xv and Yv do not match X and Y");
+    if (dim(&a[LRS], 0) != K || dim(&a[LRS], 1) != E || dim(&a[RESULTS], 0) != K || dim(&a[RESULTS], 1) != E
+        || dim(&a[RESULTS], 2) != 7 || dim(&a[STATUS], 0) != K || dim(&a[G], 0) != P)
+        FAIL("lrs, results, status or g do not match theta and orders");
+    if (tracked && (dim(&a[BEST], 0) != K || dim(&a[BEST], 1) != P || dim(&a[BEST_SCORE], 0) != K))
+        FAIL("best must have theta's shape and best_score one entry a network");
+    if (monitor != 0 && !(monitor == 3 && mv > 0)) FAIL("monitor must be 0 (loss) or 3 (val_loss, with validation rows)");
+    for (int i = Z; i <= D; i++)
+        if (dim(&a[i], 0) < (batch < m ? batch : m) || dim(&a[i], 1) != width) FAIL("%s must have shape (batch, width)", names[i]);
+    const i64 *orders = a[ORDERS].view.buf;
+    for (i64 r = 0; r < K * E * m; r++)
+        if (orders[r] < 0 || orders[r] >= m) FAIL("orders must hold row numbers 0..%lld", (long long)(m - 1));
+    if (a[THETA].view.itemsize == 8) {
+        Py_BEGIN_ALLOW_THREADS
+        train_d(a[THETA].view.buf, net, L, P, loss, a[X].view.buf, a[Y].view.buf, m, n0, nL, orders, E, K, batch,
+                a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, a[G].view.buf, a[Z].view.buf, a[A].view.buf,
+                a[D].view.buf, width, a[RESULTS].view.buf, a[STATUS].view.buf, running,
+                tracked ? a[BEST].view.buf : NULL, tracked ? a[BEST_SCORE].view.buf : NULL, monitor);
+        Py_END_ALLOW_THREADS
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        train_f(a[THETA].view.buf, net, L, P, loss, a[X].view.buf, a[Y].view.buf, m, n0, nL, orders, E, K, batch,
+                a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, a[G].view.buf, a[Z].view.buf, a[A].view.buf,
+                a[D].view.buf, width, a[RESULTS].view.buf, a[STATUS].view.buf, running,
+                tracked ? a[BEST].view.buf : NULL, tracked ? a[BEST_SCORE].view.buf : NULL, monitor);
+        Py_END_ALLOW_THREADS
+    }
+    ret = Py_NewRef(Py_None);
+done:
+    free(net);
+    release(a, N);
+    return ret;
+}
+
+static PyObject *py_train_side_by_side(PyObject *self, PyObject *args)
+{
+    PyObject *o[14];
+    long loss;
+    double l2;
+    int running = 0;
+    if (!PyArg_ParseTuple(args, "OOlOOOOdOOOOOOO|p", &o[0], &o[1], &loss, &o[2], &o[3], &o[4], &o[5], &l2, &o[6], &o[7],
+                          &o[8], &o[9], &o[10], &o[11], &o[12], &running))
+        return NULL;
+    enum { TH, SPEC, X, Y, ORDERS, LRS, XV, YV, Z, A, D, RESULTS, STATUS, N };
+    Arg a[N] = {0};
+    PyObject *ret = NULL;
+    Layer *net = NULL;
+    void *scratch = NULL;
+    static const char *names[N] = {"th", "spec", "X", "Y", "orders", "lrs", "Xv", "Yv", "Z", "A", "D", "results", "status"};
+    static const int ndims[N] = {2, 2, 3, 3, 3, 2, 3, 3, 2, 2, 2, 3, 1};
+    static const char kinds[N] = {'r', 'i', 'r', 'r', 'i', 'd', 'r', 'r', 'r', 'r', 'r', 'd', 'i'};
+    static const int writes[N] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    for (int i = 0; i < N; i++)
+        if (get(o[i], &a[i], names[i], ndims[i], kinds[i], writes[i]) < 0) goto done;
+    {
+        Arg reals[] = {a[TH], a[X], a[Y], a[XV], a[YV], a[Z], a[A], a[D]};
+        if (!same_type(reals, 8, a[TH].view.itemsize)) goto done;
+    }
+    i64 P = dim(&a[TH], 0), K = dim(&a[TH], 1), E = dim(&a[ORDERS], 1), m = dim(&a[ORDERS], 2);
+    i64 width = dim(&a[Z], 0), L;
+    if (!(net = read_spec(&a[SPEC], P, width, &L))) goto done;
+    i64 n0 = net[0].n_in, nL = net[L - 1].n_out, mv = dim(&a[XV], 1);
+    if (loss < SQUARED_ERROR || loss > BINARY_CROSS_ENTROPY) FAIL("unknown loss code %ld", loss);
+    if (net[L - 1].act == SOFTMAX) FAIL("train_side_by_side runs elementwise output layers only");
+    for (i64 l = 0; l < L; l++)
+        if (net[l].act == SOFTMAX) FAIL("softmax is allowed only as the output layer");
+    if (dim(&a[ORDERS], 0) != K || dim(&a[X], 0) != K || dim(&a[X], 1) != m || dim(&a[X], 2) != n0
+        || dim(&a[Y], 0) != K || dim(&a[Y], 1) != m || dim(&a[Y], 2) != nL)
+        FAIL("X, Y and orders do not match th's %lld networks, %lld rows and the spec", (long long)K, (long long)m);
+    if (dim(&a[XV], 0) != K || dim(&a[XV], 2) != n0 || dim(&a[YV], 0) != K || dim(&a[YV], 1) != mv || dim(&a[YV], 2) != nL)
+        FAIL("Xv and Yv do not match X and Y");
+    if (dim(&a[LRS], 0) != K || dim(&a[LRS], 1) != E || dim(&a[RESULTS], 0) != K || dim(&a[RESULTS], 1) != E
+        || dim(&a[RESULTS], 2) != 7 || dim(&a[STATUS], 0) != K)
+        FAIL("lrs, results or status do not match th and orders");
+    for (int i = Z; i <= D; i++)
+        if (dim(&a[i], 0) != width || dim(&a[i], 1) != K) FAIL("%s must have shape (width, K)", names[i]);
+    const i64 *orders = a[ORDERS].view.buf;
+    for (i64 r = 0; r < K * E * m; r++)
+        if (orders[r] < 0 || orders[r] >= m) FAIL("orders must hold row numbers 0..%lld", (long long)(m - 1));
+    if (!(scratch = calloc(3 * width, a[TH].view.itemsize))) { PyErr_NoMemory(); goto done; }
+    if (a[TH].view.itemsize == 8) {
+        double *zk = scratch;
+        Py_BEGIN_ALLOW_THREADS
+        train_k_d(a[TH].view.buf, net, L, P, loss, a[X].view.buf, a[Y].view.buf, m, n0, nL, orders, E, K,
+                  a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, a[Z].view.buf, a[A].view.buf,
+                  a[D].view.buf, width, a[RESULTS].view.buf, a[STATUS].view.buf, zk, zk + 2 * width, running);
+        Py_END_ALLOW_THREADS
+    } else {
+        float *zk = scratch;
+        Py_BEGIN_ALLOW_THREADS
+        train_k_f(a[TH].view.buf, net, L, P, loss, a[X].view.buf, a[Y].view.buf, m, n0, nL, orders, E, K,
+                  a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, a[Z].view.buf, a[A].view.buf,
+                  a[D].view.buf, width, a[RESULTS].view.buf, a[STATUS].view.buf, zk, zk + 2 * width, running);
+        Py_END_ALLOW_THREADS
+    }
+    ret = Py_NewRef(Py_None);
+done:
+    free(scratch);
+    free(net);
+    release(a, N);
+    return ret;
+}
+
+static PyMethodDef methods[] = {
+    {"train", py_train, METH_VARARGS,
+     "train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, results, status,\n"
+     "      running=False, best=None, best_score=None, monitor=0)\n"
+     "Epochs of mini-batch SGD for K same-shape networks (see deltaprop.fast)."},
+    {"train_side_by_side", py_train_side_by_side, METH_VARARGS,
+     "train_side_by_side(th, spec, loss, X, Y, orders, lrs, l2, Xv, Yv, Z, A, D, results, status, running=False)\n"
+     "Per-sample SGD for K same-shape networks, the networks in the innermost loop."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels",
+                                    "The compiled engine for small networks (see deltaprop.fast).", -1, methods};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
