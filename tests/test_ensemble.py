@@ -49,22 +49,30 @@ def test_mixed_settings_fall_back_and_learning_rates_may_differ():
     (["sigmoid"], "softmax", "cross_entropy", 1),  # one network after another in the kernel
     (["tanh"], "sigmoid", "cross_entropy", 4),
 ])
-def test_train_many_equals_fit_for_each_network(hidden, out, loss, batch):
+@pytest.mark.parametrize("n_nets, dtype, metrics", [(3, "float64", "exact"), (11, "float64", "running"),
+                                                    (10, "float32", "exact")])
+def test_train_many_equals_fit_for_each_network(hidden, out, loss, batch, n_nets, dtype, metrics):
+    """11 networks: a block of 8 side by side and one of 3 (the rest of its lanes repeat the last)."""
     rng = np.random.default_rng(9)
     X, labels = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
     y = labels if out != "identity" else X[:, :1] - X[:, 1:2]
     sizes = [3] + [5] * len(hidden) + [2 if out != "identity" else 1]
 
     def runs():
-        return [recipes.Run(dp.Network(sizes, activation=hidden, output_activation=out, seed=s).freeze(layers=[1], params="b"),
-                            (X, y), dict(batch_size=batch, optimizer=dp.SGD(0.05 * (s + 1)), loss=loss, shuffle=True,
-                                         seed=s, l2=0.001, validation_data=(X[:7], y[:7])), None) for s in range(3)]
+        return [recipes.Run(dp.Network(sizes, activation=hidden, output_activation=out, seed=s, dtype=dtype)
+                            .freeze(layers=[1], params="b"),
+                            (X, y), dict(batch_size=batch, optimizer=dp.SGD(0.05 * (s % 4 + 1)), loss=loss, shuffle=True,
+                                         seed=s, l2=0.001, validation_data=(X[:7], y[:7]), train_metrics=metrics), None)
+                for s in range(n_nets)]
+    tol = 1e-12 if dtype == "float64" else 2e-4
     together, alone = runs(), runs()
+    assert ensemble._stackable(together) == fast.AVAILABLE  # one kernel call for all of them
     hists = ensemble.train_many(together, 12)
     for run, ref, hist in zip(together, alone, hists):
         ref_hist = ref.network.fit(*ref.data, epochs=12, verbose=0, **ref.settings)
         for key in ref_hist.history:
             if key != "time":
-                np.testing.assert_allclose(hist[key], ref_hist[key], rtol=1e-12, atol=1e-12, err_msg=key)
+                np.testing.assert_allclose(hist[key], ref_hist[key], rtol=tol, atol=tol, err_msg=key)
         for a, b in zip(run.network.weights + run.network.biases, ref.network.weights + ref.network.biases):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+            assert a.dtype == np.dtype(dtype)
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol)

@@ -29,6 +29,13 @@ static inline real FN(act_f)(i64 code, real z)
     }
 }
 
+/* the sigmoid of activations._sigmoid with an exp that vectorizes (x <= 0 here) */
+static inline real FN(sigmoid_v)(real z)
+{
+    real e = VEXP(-FABS(z)), d = (real)1 + e;
+    return (z >= 0 ? (real)1 : e) / d;     /* one division for both branches, each as NumPy computes it */
+}
+
 static inline real FN(act_df)(i64 code, real z, real a)
 {
     switch (code) {
@@ -300,140 +307,227 @@ static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
 }
 
 /* ---- K networks side by side: per-sample SGD with the networks in the innermost loop ---------
- * Every scalar of the kernel above becomes a vector of K: th (P, K), Z, A, D (width, K). The
- * loops over k run along memory, so the compiler can vectorize them; each network still sees
- * exactly its own sequence of operations. */
-static void FN(forward_k)(const real *th, const Layer *net, i64 L, real *Z, real *A, i64 K)
+ * The networks are taken KB at a time (a block: one AVX-512 vector of doubles); every scalar of the
+ * kernel above becomes a vector of KB lanes: tb (P, KB), Z, A, D (width, KB), one network a lane.
+ * The loops over the lanes have a fixed length, so the compiler keeps them in vector registers; each
+ * network still sees exactly its own sequence of operations. lane[kk] is the network of lane kk;
+ * when K is not a multiple of KB the last lanes repeat the block's last network, and only the first
+ * kn lanes' results are kept. */
+static ALWAYS_INLINE void FN(forward_k)(const real *restrict tb, const Layer *net, i64 L, real *restrict Z,
+                                        real *restrict A)
 {
     for (i64 l = 0; l < L; l++) {
         const Layer s = net[l];
         for (i64 j = 0; j < s.n_out; j++) {
-            real *z = Z + (s.u0 + j) * K, *a = A + (s.u0 + j) * K;
-            for (i64 k = 0; k < K; k++) z[k] = 0;
+            real acc[KB], *z = Z + (s.u0 + j) * KB, *a = A + (s.u0 + j) * KB;
+            const real *b = tb + (s.b + j) * KB;
+            for (int k = 0; k < KB; k++) acc[k] = 0;
             for (i64 q = 0; q < s.n_in; q++) {
-                const real *a_prev = A + (s.a0 + q) * K, *w = th + (s.w + j * s.n_in + q) * K;
-                for (i64 k = 0; k < K; k++) z[k] += a_prev[k] * w[k];     /* z_j = sum_k w_jk a_k ... */
+                const real *a_prev = A + (s.a0 + q) * KB, *w = tb + (s.w + j * s.n_in + q) * KB;
+                for (int k = 0; k < KB; k++) acc[k] += a_prev[k] * w[k];        /* z_j = sum_k w_jk a_k ... */
             }
-            const real *b = th + (s.b + j) * K;
-            for (i64 k = 0; k < K; k++) { z[k] = z[k] + b[k]; a[k] = FN(act_f)(s.act, z[k]); }  /* ... + b_j */
+            for (int k = 0; k < KB; k++) z[k] = acc[k] + b[k];                  /* ... + b_j */
+            if (s.act == SIGMOID)
+                for (int k = 0; k < KB; k++) a[k] = FN(sigmoid_v)(z[k]);
+            else
+                for (int k = 0; k < KB; k++) a[k] = FN(act_f)(s.act, z[k]);
         }
     }
 }
 
-static void FN(backward_update_k)(real *th, const Layer *net, i64 L, const real *Z, const real *A, real *D,
-                                  const double *lr, i64 lr_stride, real l2, i64 K)
+static ALWAYS_INLINE void FN(backward_update_k)(real *restrict tb, const Layer *net, i64 L, const real *restrict Z,
+                                                const real *restrict A, real *restrict D, const real *lr, real l2)
 {
     for (i64 l = L - 1; l >= 0; l--) {
         const Layer s = net[l];
         if (l > 0) {               /* delta^(l-1) = f'(z) * (delta^(l) W^(l)), with W^(l) before its step */
             const i64 below = net[l - 1].act;
             for (i64 q = 0; q < s.n_in; q++) {
-                real *dq = D + (s.a0 + q) * K;
-                for (i64 k = 0; k < K; k++) dq[k] = 0;
+                real acc[KB];
+                for (int k = 0; k < KB; k++) acc[k] = 0;
                 for (i64 j = 0; j < s.n_out; j++) {
-                    const real *dj = D + (s.u0 + j) * K, *w = th + (s.w + j * s.n_in + q) * K;
-                    for (i64 k = 0; k < K; k++) dq[k] += dj[k] * w[k];
+                    const real *dj = D + (s.u0 + j) * KB, *w = tb + (s.w + j * s.n_in + q) * KB;
+                    for (int k = 0; k < KB; k++) acc[k] += dj[k] * w[k];
                 }
-                const real *z = Z + (s.a0 + q) * K, *a = A + (s.a0 + q) * K;
-                for (i64 k = 0; k < K; k++) dq[k] = dq[k] * FN(act_df)(below, z[k], a[k]);
+                const real *z = Z + (s.a0 + q) * KB, *a = A + (s.a0 + q) * KB;
+                real *dq = D + (s.a0 + q) * KB;
+                for (int k = 0; k < KB; k++) dq[k] = acc[k] * FN(act_df)(below, z[k], a[k]);
             }
         }
         if (!(s.frozen & 1)) {
             for (i64 j = 0; j < s.n_out; j++) {
-                const real *dj = D + (s.u0 + j) * K;
+                const real *dj = D + (s.u0 + j) * KB;
                 for (i64 q = 0; q < s.n_in; q++) {
-                    const real *a_prev = A + (s.a0 + q) * K;
-                    real *w = th + (s.w + j * s.n_in + q) * K;
-                    for (i64 k = 0; k < K; k++) {
+                    const real *a_prev = A + (s.a0 + q) * KB;
+                    real *w = tb + (s.w + j * s.n_in + q) * KB;
+                    for (int k = 0; k < KB; k++) {
                         real grad = dj[k] * a_prev[k];                        /* dW = delta a_prev^T */
                         if (l2 != 0) grad = grad + l2 * w[k];
-                        w[k] -= (real)lr[k * lr_stride] * grad;
+                        w[k] -= lr[k] * grad;
                     }
                 }
             }
         }
         if (!(s.frozen & 2)) {
             for (i64 j = 0; j < s.n_out; j++) {
-                const real *dj = D + (s.u0 + j) * K;
-                real *b = th + (s.b + j) * K;
-                for (i64 k = 0; k < K; k++) b[k] -= (real)lr[k * lr_stride] * dj[k];
+                const real *dj = D + (s.u0 + j) * KB;
+                real *b = tb + (s.b + j) * KB;
+                for (int k = 0; k < KB; k++) b[k] -= lr[k] * dj[k];
             }
         }
     }
 }
 
-static i64 FN(exploded_k)(const real *th, const Layer *net, i64 L, i64 k, i64 K)
+static ALWAYS_INLINE i64 FN(exploded_k)(const real *tb, const Layer *net, i64 L, int k)
 {
     for (i64 l = 0; l < L; l++)
         for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
-            if (!(FABS(th[r * K + k]) < DIVERGED)) return l + 1;
+            if (!(FABS(tb[r * KB + k]) < DIVERGED)) return l + 1;
     return 0;
 }
 
-/* out[k] = [loss sum, right, squared errors] of network k on its rows X[k], as evaluate */
-static void FN(evaluate_k)(const real *th, const Layer *net, i64 L, i64 loss, const real *X, const real *Y,
-                           i64 m, i64 n0, i64 nL, real *Z, real *A, double *results, i64 res_stride, i64 K,
-                           real *zk, real *ak)
+/* the output deltas of the KB lanes (batch of one, elementwise output layer), as output_delta */
+static ALWAYS_INLINE void FN(output_delta_k)(const Layer *out, i64 loss, const real *restrict Yb, const real *restrict Z,
+                                             const real *restrict A, real *restrict D)
 {
-    const Layer *out = &net[L - 1];
-    for (i64 k = 0; k < K; k++) { double *o = results + k * res_stride; o[0] = o[1] = o[2] = 0; }
-    for (i64 r = 0; r < m; r++) {
-        for (i64 k = 0; k < K; k++)
-            for (i64 q = 0; q < n0; q++) A[q * K + k] = X[(k * m + r) * n0 + q];
-        FN(forward_k)(th, net, L, Z, A, K);
-        for (i64 k = 0; k < K; k++) {        /* network k's output row, gathered for sample_sums */
-            for (i64 j = 0; j < out->n_out; j++) {
-                zk[out->u0 + j] = Z[(out->u0 + j) * K + k];
-                ak[out->u0 + j] = A[(out->u0 + j) * K + k];
-            }
-            FN(sample_sums)(out, loss, Y + (k * m + r) * nL, zk, ak, results + k * res_stride);
-        }
+    for (i64 j = 0; j < out->n_out; j++) {
+        const real *a = A + (out->u0 + j) * KB, *z = Z + (out->u0 + j) * KB, *y = Yb + j * KB;
+        real *d = D + (out->u0 + j) * KB;
+        if (out->act == SIGMOID && loss == BINARY_CROSS_ENTROPY)
+            for (int k = 0; k < KB; k++) d[k] = (a[k] - y[k]) / (real)1;
+        else if (out->act == SIGMOID && loss == CROSS_ENTROPY)
+            for (int k = 0; k < KB; k++) d[k] = ((a[k] - 1) * y[k]) / (real)1;
+        else if (loss == SQUARED_ERROR)
+            for (int k = 0; k < KB; k++) d[k] = ((a[k] - y[k]) / (real)1) * FN(act_df)(out->act, z[k], a[k]);
+        else if (loss == CROSS_ENTROPY)
+            for (int k = 0; k < KB; k++) d[k] = ((-y[k] / a[k]) / (real)1) * FN(act_df)(out->act, z[k], a[k]);
+        else
+            for (int k = 0; k < KB; k++)
+                d[k] = (((a[k] - y[k]) / (a[k] * ((real)1 - a[k]))) / (real)1) * FN(act_df)(out->act, z[k], a[k]);
     }
 }
 
-/* train() for batch size 1 and an elementwise output layer, the K networks side by side. */
-static void FN(train_k)(real *th, const Layer *net, i64 L, i64 P, i64 loss, const real *X, const real *Y,
-                        i64 m, i64 n0, i64 nL, const i64 *orders, i64 E, i64 K, const double *lrs, double l2,
-                        const real *Xv, const real *Yv, i64 mv, real *Z, real *A, real *D, i64 width,
-                        double *results, i64 *status, real *zk, real *ak, int running)
+/* sums[.][k] += [loss, right, squared error] of each lane's sample, as sample_sums (elementwise output) */
+static ALWAYS_INLINE void FN(sample_sums_k)(const Layer *out, i64 loss, const real *restrict Yb, const real *restrict Z,
+                                            const real *restrict A, double sums[3][KB])
+{
+    const i64 n = out->n_out;
+    double e2[KB], c[KB];
+    real top_a[KB], top_y[KB];
+    int best_a[KB], best_y[KB];
+    for (int k = 0; k < KB; k++) {
+        e2[k] = c[k] = 0;
+        best_a[k] = best_y[k] = 0;
+        top_a[k] = A[out->u0 * KB + k];
+        top_y[k] = Yb[k];
+    }
+    for (i64 j = 0; j < n; j++) {
+        const real *a = A + (out->u0 + j) * KB, *z = Z + (out->u0 + j) * KB, *y = Yb + j * KB;
+        for (int k = 0; k < KB; k++) e2[k] += ((double)a[k] - y[k]) * ((double)a[k] - y[k]);
+        if (loss != SQUARED_ERROR)
+            for (int k = 0; k < KB; k++) {
+                c[k] -= y[k] * FN(log_sigmoid)(z[k]);
+                if (loss == BINARY_CROSS_ENTROPY) c[k] -= (1 - y[k]) * FN(log_sigmoid)(-z[k]);
+            }
+        for (int k = 0; k < KB; k++) {      /* argmax, the first index winning ties as numpy.argmax */
+            if (a[k] > top_a[k]) { top_a[k] = a[k]; best_a[k] = (int)j; }
+            if (y[k] > top_y[k]) { top_y[k] = y[k]; best_y[k] = (int)j; }
+        }
+    }
+    for (int k = 0; k < KB; k++) {
+        const real a0 = A[out->u0 * KB + k], y0 = Yb[k];
+        sums[0][k] += loss == SQUARED_ERROR ? 0.5 * e2[k] : c[k];
+        sums[1][k] += n == 1 ? (double)((a0 >= 0.5) == (y0 >= 0.5)) : (double)(best_a[k] == best_y[k]);
+        sums[2][k] += e2[k];
+    }
+}
+
+/* lane k's output row (z, a) into zk, ak, as the one-network functions read it */
+static ALWAYS_INLINE void FN(gather_out)(const Layer *out, const real *Z, const real *A, int k, real *zk, real *ak)
+{
+    for (i64 j = 0; j < out->n_out; j++) {
+        zk[out->u0 + j] = Z[(out->u0 + j) * KB + k];
+        ak[out->u0 + j] = A[(out->u0 + j) * KB + k];
+    }
+}
+
+/* [loss sum, right, squared errors] of each lane's network on its rows X[lane[k]], as evaluate */
+static ALWAYS_INLINE void FN(evaluate_k)(const real *tb, const Layer *net, i64 L, i64 loss, const real *X,
+                                         const real *Y, i64 m, i64 n0, i64 nL, real *Z, real *A, real *Yb,
+                                         double sums[3][KB], const i64 *lane)
+{
+    for (int k = 0; k < KB; k++) sums[0][k] = sums[1][k] = sums[2][k] = 0;
+    for (i64 r = 0; r < m; r++) {
+        for (int k = 0; k < KB; k++) {
+            for (i64 q = 0; q < n0; q++) A[q * KB + k] = X[(lane[k] * m + r) * n0 + q];
+            for (i64 j = 0; j < nL; j++) Yb[j * KB + k] = Y[(lane[k] * m + r) * nL + j];
+        }
+        FN(forward_k)(tb, net, L, Z, A);
+        FN(sample_sums_k)(&net[L - 1], loss, Yb, Z, A, sums);
+    }
+}
+
+static ALWAYS_INLINE void FN(store_sums)(double sums[3][KB], double *results, i64 E, i64 e, i64 offset,
+                                         const i64 *lane, int kn)
+{
+    for (int k = 0; k < kn; k++)
+        for (int i = 0; i < 3; i++) results[(lane[k] * E + e) * 7 + offset + i] = sums[i][k];
+}
+
+/* train() for batch size 1 and an elementwise output layer, the K networks side by side, KB at a
+ * time; scratch holds (P + 3 width + n_out) KB entries. */
+VECTOR_CLONES static void FN(train_k)(real *th, const Layer *net, i64 L, i64 P, i64 loss, const real *X,
+                                      const real *Y, i64 m, i64 n0, i64 nL, const i64 *orders, i64 E, i64 K,
+                                      const double *lrs, double l2, const real *Xv, const real *Yv, i64 mv,
+                                      i64 width, double *results, i64 *status, real *scratch, int running)
 {
     const Layer *out = &net[L - 1];
-    (void)P;
-    for (i64 e = 0; e < E; e++) {
-        if (running)
-            for (i64 k = 0; k < K; k++) { double *o = results + (k * E + e) * 7; o[0] = o[1] = o[2] = 0; }
-        for (i64 i = 0; i < m; i++) {
-            for (i64 k = 0; k < K; k++) {
-                const i64 row = orders[(k * E + e) * m + i];
-                for (i64 q = 0; q < n0; q++) A[q * K + k] = X[(k * m + row) * n0 + q];
-            }
-            FN(forward_k)(th, net, L, Z, A, K);
-            for (i64 k = 0; k < K; k++) {    /* the output delta of each network (batch of one) */
-                const i64 row = orders[(k * E + e) * m + i];
-                for (i64 j = 0; j < out->n_out; j++) {
-                    zk[out->u0 + j] = Z[(out->u0 + j) * K + k];
-                    ak[out->u0 + j] = A[(out->u0 + j) * K + k];
+    real *tb = scratch, *Z = tb + P * KB, *A = Z + width * KB, *D = A + width * KB, *Yb = D + width * KB, lr[KB];
+    double sums[3][KB];
+    for (i64 k0 = 0; k0 < K; k0 += KB) {
+        const int kn = K - k0 < KB ? (int)(K - k0) : KB;
+        i64 lane[KB];
+        for (int k = 0; k < KB; k++) lane[k] = k0 + (k < kn ? k : kn - 1);
+        for (i64 r = 0; r < P; r++)
+            for (int k = 0; k < KB; k++) tb[r * KB + k] = th[r * K + lane[k]];
+        for (i64 e = 0; e < E; e++) {
+            for (int k = 0; k < KB; k++) lr[k] = (real)lrs[lane[k] * E + e];
+            for (int k = 0; k < KB; k++) sums[0][k] = sums[1][k] = sums[2][k] = 0;
+            for (i64 i = 0; i < m; i++) {
+                for (int k = 0; k < KB; k++) {    /* each lane's sample: its row and target */
+                    const i64 row = orders[(lane[k] * E + e) * m + i];
+                    for (i64 q = 0; q < n0; q++) A[q * KB + k] = X[(lane[k] * m + row) * n0 + q];
+                    for (i64 j = 0; j < nL; j++) Yb[j * KB + k] = Y[(lane[k] * m + row) * nL + j];
                 }
-                if (running) FN(sample_sums)(out, loss, Y + (k * m + row) * nL, zk, ak, results + (k * E + e) * 7);
-                FN(output_delta)(out, loss, Y + (k * m + row) * nL, (real)1, zk, ak, zk + width);
-                for (i64 j = 0; j < out->n_out; j++) D[(out->u0 + j) * K + k] = zk[width + out->u0 + j];
+                FN(forward_k)(tb, net, L, Z, A);
+                if (running) FN(sample_sums_k)(out, loss, Yb, Z, A, sums);
+                FN(output_delta_k)(out, loss, Yb, Z, A, D);
+                FN(backward_update_k)(tb, net, L, Z, A, D, lr, (real)l2);
+                if (i % 64 == 63)                 /* as training._run_epoch */
+                    for (int k = 0; k < kn; k++)
+                        if (!status[lane[k]]) {
+                            i64 bad = FN(exploded_k)(tb, net, L, k);
+                            if (bad) status[lane[k]] = (e + 1) * 1000 + bad;
+                        }
             }
-            FN(backward_update_k)(th, net, L, Z, A, D, lrs + e, E, (real)l2, K);
-            if (i % 64 == 63)                 /* as training._run_epoch */
-                for (i64 k = 0; k < K; k++)
-                    if (!status[k]) { i64 bad = FN(exploded_k)(th, net, L, k, K); if (bad) status[k] = (e + 1) * 1000 + bad; }
+            for (int k = 0; k < kn; k++)
+                if (!status[lane[k]]) { i64 bad = FN(exploded_k)(tb, net, L, k); if (bad) status[lane[k]] = (e + 1) * 1000 + bad; }
+            if (!running) FN(evaluate_k)(tb, net, L, loss, X, Y, m, n0, nL, Z, A, Yb, sums, lane);
+            FN(store_sums)(sums, results, E, e, 0, lane, kn);
+            if (mv) {
+                FN(evaluate_k)(tb, net, L, loss, Xv, Yv, mv, n0, nL, Z, A, Yb, sums, lane);
+                FN(store_sums)(sums, results, E, e, 3, lane, kn);
+            }
+            for (int k = 0; k < kn; k++) {
+                double total = 0;
+                for (i64 l = 0; l < L; l++)
+                    for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
+                        total += (double)tb[r * KB + k] * tb[r * KB + k];
+                results[(lane[k] * E + e) * 7 + 6] = total;
+            }
         }
-        for (i64 k = 0; k < K; k++)
-            if (!status[k]) { i64 bad = FN(exploded_k)(th, net, L, k, K); if (bad) status[k] = (e + 1) * 1000 + bad; }
-        if (!running) FN(evaluate_k)(th, net, L, loss, X, Y, m, n0, nL, Z, A, results + e * 7, E * 7, K, zk, ak);
-        if (mv) FN(evaluate_k)(th, net, L, loss, Xv, Yv, mv, n0, nL, Z, A, results + e * 7 + 3, E * 7, K, zk, ak);
-        for (i64 k = 0; k < K; k++) {
-            double total = 0;
-            for (i64 l = 0; l < L; l++)
-                for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
-                    total += (double)th[r * K + k] * th[r * K + k];
-            results[(k * E + e) * 7 + 6] = total;
-        }
+        for (i64 r = 0; r < P; r++)
+            for (int k = 0; k < kn; k++) th[r * K + k0 + k] = tb[r * KB + k];
     }
 }
 

@@ -4,7 +4,7 @@
  *
  *   train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, results, status,
  *         running=False, best=None, best_score=None, monitor=0)
- *   train_side_by_side(th, spec, loss, X, Y, orders, lrs, l2, Xv, Yv, Z, A, D, results, status, running=False)
+ *   train_side_by_side(th, spec, loss, X, Y, orders, lrs, l2, Xv, Yv, results, status, running=False)
  *
  * Arrays arrive through the buffer protocol (C-contiguous NumPy arrays); their shapes, types and
  * sizes are checked here, so a wrong call raises ValueError instead of reading out of bounds. The
@@ -29,8 +29,56 @@ enum { SQUARED_ERROR, CROSS_ENTROPY, BINARY_CROSS_ENTROPY };
 
 typedef struct { i64 n_in, n_out, w, b, act, a0, u0, frozen; } Layer;
 
+/* exp(x) for x <= 0 (and NaN), in plain arithmetic that a compiler can run on a whole vector of x at
+ * once, unlike a call of libm's exp: exp(x) = 2^k e^r, k = round(x / ln 2), |r| <= ln 2 / 2, e^r by
+ * its Taylor series to r^13 (truncation below 5e-18), 2^k built in the exponent bits. Within 2 ulp of
+ * libm's exp; below -708 (where libm's result is subnormal) it returns 0. Used where K networks
+ * side by side compute the sigmoids of one unit at once. */
+static inline double vexp_d(double x)
+{
+    const double shift = 0x1.8p52, inv_ln2 = 0x1.71547652b82fep0;
+    const double ln2_hi = 0x1.62e42fee00000p-1, ln2_lo = 0x1.a39ef35793c76p-33;
+    double xc = x < -708.0 ? -708.0 : x;
+    double u = xc * inv_ln2 + shift;                 /* round to nearest: k sits in the low bits of u */
+    double kd = u - shift;
+    double r = (xc - kd * ln2_hi) - kd * ln2_lo;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r * r + r;                               /* e^r - 1 */
+    uint64_t bits;
+    memcpy(&bits, &u, sizeof bits);
+    bits = (bits + 1023) << 52;                      /* 2^k: the low bits of u hold 2^51 + k */
+    double scale;
+    memcpy(&scale, &bits, sizeof scale);
+    double e = scale + scale * p;
+    return x < -708.0 ? 0.0 : e;
+}
+
+static inline float vexp_f(float x) { return (float)vexp_d((double)x); }
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* the loops over K networks, compiled for AVX-512, AVX2 + FMA and plain x86-64; the best one the
+ * processor runs is chosen when the module loads */
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define KB 8                       /* networks side by side in one block of train_side_by_side */
+
 #define real double
 #define SUFFIX _d
+#define VEXP vexp_d
 #define EXP exp
 #define LOG log
 #define LOG1P log1p
@@ -45,8 +93,10 @@ typedef struct { i64 n_in, n_out, w, b, act, a0, u0, frozen; } Layer;
 #undef TANHF
 #undef FABS
 
+#undef VEXP
 #define real float
 #define SUFFIX _f
+#define VEXP vexp_f
 #define EXP expf
 #define LOG logf
 #define LOG1P log1pf
@@ -198,36 +248,37 @@ done:
 
 static PyObject *py_train_side_by_side(PyObject *self, PyObject *args)
 {
-    PyObject *o[14];
+    PyObject *o[11];
     long loss;
     double l2;
     int running = 0;
-    if (!PyArg_ParseTuple(args, "OOlOOOOdOOOOOOO|p", &o[0], &o[1], &loss, &o[2], &o[3], &o[4], &o[5], &l2, &o[6], &o[7],
-                          &o[8], &o[9], &o[10], &o[11], &o[12], &running))
+    if (!PyArg_ParseTuple(args, "OOlOOOOdOOOO|p", &o[0], &o[1], &loss, &o[2], &o[3], &o[4], &o[5], &l2, &o[6], &o[7],
+                          &o[8], &o[9], &running))
         return NULL;
-    enum { TH, SPEC, X, Y, ORDERS, LRS, XV, YV, Z, A, D, RESULTS, STATUS, N };
+    enum { TH, SPEC, X, Y, ORDERS, LRS, XV, YV, RESULTS, STATUS, N };
     Arg a[N] = {0};
     PyObject *ret = NULL;
     Layer *net = NULL;
     void *scratch = NULL;
-    static const char *names[N] = {"th", "spec", "X", "Y", "orders", "lrs", "Xv", "Yv", "Z", "A", "D", "results", "status"};
-    static const int ndims[N] = {2, 2, 3, 3, 3, 2, 3, 3, 2, 2, 2, 3, 1};
-    static const char kinds[N] = {'r', 'i', 'r', 'r', 'i', 'd', 'r', 'r', 'r', 'r', 'r', 'd', 'i'};
-    static const int writes[N] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    static const char *names[N] = {"th", "spec", "X", "Y", "orders", "lrs", "Xv", "Yv", "results", "status"};
+    static const int ndims[N] = {2, 2, 3, 3, 3, 2, 3, 3, 3, 1};
+    static const char kinds[N] = {'r', 'i', 'r', 'r', 'i', 'd', 'r', 'r', 'd', 'i'};
+    static const int writes[N] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 1};
     for (int i = 0; i < N; i++)
         if (get(o[i], &a[i], names[i], ndims[i], kinds[i], writes[i]) < 0) goto done;
     {
-        Arg reals[] = {a[TH], a[X], a[Y], a[XV], a[YV], a[Z], a[A], a[D]};
-        if (!same_type(reals, 8, a[TH].view.itemsize)) goto done;
+        Arg reals[] = {a[TH], a[X], a[Y], a[XV], a[YV]};
+        if (!same_type(reals, 5, a[TH].view.itemsize)) goto done;
     }
-    i64 P = dim(&a[TH], 0), K = dim(&a[TH], 1), E = dim(&a[ORDERS], 1), m = dim(&a[ORDERS], 2);
-    i64 width = dim(&a[Z], 0), L;
-    if (!(net = read_spec(&a[SPEC], P, width, &L))) goto done;
+    i64 P = dim(&a[TH], 0), K = dim(&a[TH], 1), E = dim(&a[ORDERS], 1), m = dim(&a[ORDERS], 2), L;
+    if (!(net = read_spec(&a[SPEC], P, INT64_MAX, &L))) goto done;
+    i64 width = net[L - 1].u0 + net[L - 1].n_out;
+    for (i64 l = 0; l < L; l++)
+        if (net[l].u0 + net[l].n_out > width) width = net[l].u0 + net[l].n_out;
     i64 n0 = net[0].n_in, nL = net[L - 1].n_out, mv = dim(&a[XV], 1);
     if (loss < SQUARED_ERROR || loss > BINARY_CROSS_ENTROPY) FAIL("unknown loss code %ld", loss);
-    if (net[L - 1].act == SOFTMAX) FAIL("train_side_by_side runs elementwise output layers only");
     for (i64 l = 0; l < L; l++)
-        if (net[l].act == SOFTMAX) FAIL("softmax is allowed only as the output layer");
+        if (net[l].act == SOFTMAX) FAIL("train_side_by_side runs elementwise activations only (no softmax)");
     if (dim(&a[ORDERS], 0) != K || dim(&a[X], 0) != K || dim(&a[X], 1) != m || dim(&a[X], 2) != n0
         || dim(&a[Y], 0) != K || dim(&a[Y], 1) != m || dim(&a[Y], 2) != nL)
         FAIL("X, Y and orders do not match th's %lld networks, %lld rows and the spec", (long long)K, (long long)m);
@@ -236,25 +287,22 @@ static PyObject *py_train_side_by_side(PyObject *self, PyObject *args)
     if (dim(&a[LRS], 0) != K || dim(&a[LRS], 1) != E || dim(&a[RESULTS], 0) != K || dim(&a[RESULTS], 1) != E
         || dim(&a[RESULTS], 2) != 7 || dim(&a[STATUS], 0) != K)
         FAIL("lrs, results or status do not match th and orders");
-    for (int i = Z; i <= D; i++)
-        if (dim(&a[i], 0) != width || dim(&a[i], 1) != K) FAIL("%s must have shape (width, K)", names[i]);
     const i64 *orders = a[ORDERS].view.buf;
     for (i64 r = 0; r < K * E * m; r++)
         if (orders[r] < 0 || orders[r] >= m) FAIL("orders must hold row numbers 0..%lld", (long long)(m - 1));
-    if (!(scratch = calloc(3 * width, a[TH].view.itemsize))) { PyErr_NoMemory(); goto done; }
+    size_t n_scratch = (size_t)(P + 3 * width + nL) * KB;
+    if (!(scratch = calloc(n_scratch, a[TH].view.itemsize))) { PyErr_NoMemory(); goto done; }
     if (a[TH].view.itemsize == 8) {
-        double *zk = scratch;
         Py_BEGIN_ALLOW_THREADS
         train_k_d(a[TH].view.buf, net, L, P, loss, a[X].view.buf, a[Y].view.buf, m, n0, nL, orders, E, K,
-                  a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, a[Z].view.buf, a[A].view.buf,
-                  a[D].view.buf, width, a[RESULTS].view.buf, a[STATUS].view.buf, zk, zk + 2 * width, running);
+                  a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, width, a[RESULTS].view.buf,
+                  a[STATUS].view.buf, scratch, running);
         Py_END_ALLOW_THREADS
     } else {
-        float *zk = scratch;
         Py_BEGIN_ALLOW_THREADS
         train_k_f(a[TH].view.buf, net, L, P, loss, a[X].view.buf, a[Y].view.buf, m, n0, nL, orders, E, K,
-                  a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, a[Z].view.buf, a[A].view.buf,
-                  a[D].view.buf, width, a[RESULTS].view.buf, a[STATUS].view.buf, zk, zk + 2 * width, running);
+                  a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, width, a[RESULTS].view.buf,
+                  a[STATUS].view.buf, scratch, running);
         Py_END_ALLOW_THREADS
     }
     ret = Py_NewRef(Py_None);
@@ -271,7 +319,7 @@ static PyMethodDef methods[] = {
      "      running=False, best=None, best_score=None, monitor=0)\n"
      "Epochs of mini-batch SGD for K same-shape networks (see deltaprop.fast)."},
     {"train_side_by_side", py_train_side_by_side, METH_VARARGS,
-     "train_side_by_side(th, spec, loss, X, Y, orders, lrs, l2, Xv, Yv, Z, A, D, results, status, running=False)\n"
+     "train_side_by_side(th, spec, loss, X, Y, orders, lrs, l2, Xv, Yv, results, status, running=False)\n"
      "Per-sample SGD for K same-shape networks, the networks in the innermost loop."},
     {NULL, NULL, 0, NULL}};
 

@@ -46,8 +46,7 @@ def train_many(runs, epochs):
     code, l2, running = fast.LOSS_CODES[loss.name], jobs[0]["l2"], jobs[0]["running"]
     if fast.side_by_side(net0, loss, batch):  # the networks in the innermost loop: SIMD across them
         th = np.ascontiguousarray(theta.T)
-        scratch = [np.zeros((width, len(runs)), net0.dtype) for _ in range(3)]
-        fast.train_side_by_side(th, spec, code, X, Y, orders, lrs, l2, Xv, Yv, *scratch, results, status, running)
+        fast.train_side_by_side(th, spec, code, X, Y, orders, lrs, l2, Xv, Yv, results, status, running)
         theta = th.T
     else:
         scratch = [np.zeros((batch, width), net0.dtype) for _ in range(3)]
