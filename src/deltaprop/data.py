@@ -5,6 +5,7 @@ or numbers), the feature names and the label name. The CSV reader reports proble
 name and line number, because that is where a user has to look.
 """
 import csv
+import functools
 import io
 import math
 import os
@@ -229,10 +230,16 @@ def _pick(body, cols, width, feature_names, name):
 
 def load_iris():
     """The 150-row UCI Iris data the seed uses (bundled): 4 features, 3 classes."""
+    X, y = _iris_columns()
+    return Dataset(X.copy(), y.copy(), ["sepal_length", "sepal_width", "petal_length", "petal_width"], "species", "iris.csv")
+
+
+@functools.lru_cache(maxsize=1)
+def _iris_columns():
+    """The bundled file, parsed once a process (load_iris hands out copies)."""
     text = resources.files("deltaprop").joinpath("data/iris.csv").read_bytes()
     rows = _parse_rows(text, "iris.csv")
-    X, y = _columns(rows, 4, 5, ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"], "iris.csv")
-    return Dataset(X, y, ["sepal_length", "sepal_width", "petal_length", "petal_width"], "species", "iris.csv")
+    return _columns(rows, 4, 5, ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"], "iris.csv")
 
 
 def as_dataset(X, y=None, feature_names=None, label_name="label"):

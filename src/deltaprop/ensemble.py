@@ -9,14 +9,16 @@ the same per-epoch evaluation.
 
 Without the C extension, or for settings the kernel does not run, the networks are simply trained one by one.
 """
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from . import fast
 from .optimizers import SGD
 from .recipes import LABELS, RUNS, DemoResult
-from .training import History, _check_settings, _logs_from_sums, infer_task, prepare_targets
+from .training import History, _check_settings, _kernel_logs, infer_task, prepare_targets
 
 STACKABLE = {"batch_size", "optimizer", "loss", "shuffle", "seed", "validation_data", "l2", "train_metrics"}
 
@@ -44,14 +46,27 @@ def train_many(runs, epochs):
     lrs = np.array([[j["lr"]] * epochs for j in jobs])
     results, status = np.zeros((len(runs), epochs, 7)), np.zeros(len(runs), np.int64)
     code, l2, running = fast.LOSS_CODES[loss.name], jobs[0]["l2"], jobs[0]["running"]
-    if fast.side_by_side(net0, loss, batch):  # the networks in the innermost loop: SIMD across them
-        th = np.ascontiguousarray(theta.T)
-        fast.train_side_by_side(th, spec, code, X, Y, orders, lrs, l2, Xv, Yv, results, status, running)
-        theta = th.T
-    else:
-        scratch = [np.zeros((batch, width), net0.dtype) for _ in range(3)]
-        fast.train(theta, spec, code, X, Y, orders, batch, lrs, l2, Xv, Yv, np.zeros(P, net0.dtype), *scratch, results,
-                   status, running)
+    slices = _slices(len(runs), fast.BLOCK)
+    # the networks in the innermost loop (SIMD across them), where a block is at least half full
+    side = fast.side_by_side(net0, loss, batch) and len(runs) / len(slices) > fast.BLOCK / 2
+    if not side:
+        slices = _slices(len(runs), 1)
+
+    def train(c):
+        """The networks c (a slice) in one kernel call; the calls of different slices run at once."""
+        data = (X[c], Y[c], orders[c]) + ((lrs[c], l2, Xv[c], Yv[c]) if side else (batch, lrs[c], l2, Xv[c], Yv[c]))
+        if side:
+            th = np.ascontiguousarray(theta[c].T)
+            fast.train_side_by_side(th, spec, code, *data, results[c], status[c], running)
+            theta[c] = th.T
+        else:
+            scratch = [np.zeros(P, net0.dtype)] + [np.zeros((batch, width), net0.dtype) for _ in range(3)]
+            fast.train(theta[c], spec, code, *data, *scratch, results[c], status[c], running)
+    if len(slices) == 1:
+        train(slices[0])
+    else:  # the kernel lets go of the GIL: one thread a core
+        with ThreadPoolExecutor(len(slices)) as pool:
+            list(pool.map(train, slices))
     seconds = (time.perf_counter() - t0) / (epochs * len(runs))
     histories = []
     for k, (run, job) in enumerate(zip(runs, jobs)):
@@ -61,6 +76,13 @@ def train_many(runs, epochs):
         _unpack(theta[k], run.network)
         histories.append(_history(run.network, job, results[k], seconds))
     return histories
+
+
+def _slices(K, block):
+    """K networks cut into one slice a core (at most), each a whole number of blocks where it can be."""
+    n = max(1, min(os.cpu_count() or 1, -(-K // block)))
+    bounds = np.linspace(0, K, n + 1).round().astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _stackable(runs):
@@ -120,13 +142,10 @@ def _history(net, job, results, seconds):
     """The History fit would have recorded, from the kernel's per-epoch sums."""
     history, best = History(), np.inf
     monitor = "val_loss" if job["validated"] else "loss"
-    for e, sums in enumerate(results):
-        logs = _logs_from_sums(net, sums[:3], job["Y"], job["l2"], job["task"], sums[6])
-        if job["validated"]:
-            val = _logs_from_sums(net, sums[3:6], job["Yv"], job["l2"], job["task"], sums[6])
-            logs.update({f"val_{k}": v for k, v in val.items()})
-        logs["lr"], logs["time"] = job["lr"], seconds
-        history.append(e + 1, logs)
-        if logs[monitor] < best:
-            best, history.best_epoch = logs[monitor], e + 1
+    logs = _kernel_logs(results, job["Y"], job["Yv"] if job["validated"] else None, job["l2"], job["task"],
+                        job["lr"], seconds)
+    for e, epoch_logs in enumerate(logs):
+        history.append(e + 1, epoch_logs)
+        if epoch_logs[monitor] < best:
+            best, history.best_epoch = epoch_logs[monitor], e + 1
     return history

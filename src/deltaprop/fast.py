@@ -30,11 +30,12 @@ NumPy engine trains everything.
 import numpy as np
 
 try:
-    from ._kernels import train, train_side_by_side
+    from ._kernels import BLOCK, train, train_side_by_side  # BLOCK: networks side by side in one vector
     AVAILABLE = True
 except ImportError:  # the NumPy engine does everything; this one only makes it faster
     AVAILABLE = False
     train = train_side_by_side = None
+    BLOCK = 8
 
 IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)  # as the enums of _kernels.c
 ACTIVATION_CODES = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,

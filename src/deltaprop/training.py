@@ -370,15 +370,10 @@ def _compiled_epochs(state, first, span, X, Y, l2, task, validation_data, shuffl
     status, sums, best = state.compiled.epochs(orders, opt.learning_rate, l2, best_score, monitor)
     seconds = (time.perf_counter() - t0) / span
     ran = status // 1000 - 1 if status else span  # the epochs that ended well
-    done = []
-    for e in range(ran):
-        logs = _logs_from_sums(net, sums[e, :3], Y, l2, task, sums[e, 6])
-        if validation_data is not None:
-            logs.update({f"val_{k}": v for k, v in _logs_from_sums(net, sums[e, 3:6], validation_data[1], l2, task,
-                                                                   sums[e, 6]).items()})
-        logs["lr"], logs["time"] = opt.learning_rate, seconds
+    done = _kernel_logs(sums[:ran], Y, None if validation_data is None else validation_data[1], l2, task,
+                        opt.learning_rate, seconds)
+    for e, logs in enumerate(done):
         state.history.append(first + e + 1, logs)
-        done.append(logs)
     state.epoch = first + ran - (0 if status else 1)
     error = None
     if status:
@@ -446,14 +441,31 @@ def _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0):
 
 def _logs_from_sums(net, sums, Y, l2, task, squared_weights=None):
     """_evaluate's numbers from [sum of losses, rows right, sum of squared errors] over Y's rows."""
-    total, right, sse = (float(v) for v in sums)
     if l2 and squared_weights is None:
         squared_weights = sum(float((w ** 2).sum()) for w in net.weights)
-    C = total / len(Y) + (0.5 * l2 * squared_weights if l2 else 0.0)
+    columns = _sum_columns(np.asarray(sums, float)[None, :3], Y, l2, task, np.array([squared_weights or 0.0]))
+    return {key: float(values[0]) for key, values in columns.items()}
+
+
+def _sum_columns(sums, Y, l2, task, squared_weights):
+    """The logs of several epochs at once, as arrays: sums (E, 3) of [losses, rows right, squared
+    errors] over Y's rows, squared_weights (E,) the epochs' sum of ||W||^2."""
+    C = sums[:, 0] / len(Y) + (0.5 * l2 * squared_weights if l2 else 0.0)
     if task == "classification":
-        return {"loss": C, "accuracy": right / len(Y)}
+        return {"loss": C, "accuracy": sums[:, 1] / len(Y)}
     ss_tot = float(((Y - Y.mean(axis=0)) ** 2).sum())
-    return {"loss": C, "rmse": math.sqrt(sse / Y.size), "r2": 1 - sse / ss_tot if ss_tot > 0 else float("nan")}
+    r2 = 1 - sums[:, 2] / ss_tot if ss_tot > 0 else np.full(len(sums), np.nan)
+    return {"loss": C, "rmse": np.sqrt(sums[:, 2] / Y.size), "r2": r2}
+
+
+def _kernel_logs(results, Y, Y_val, l2, task, lr, seconds):
+    """Each epoch's logs from the compiled kernel's rows [training sums (3), validation sums (3),
+    sum ||W||^2] (validation left out when Y_val is None)."""
+    columns = _sum_columns(results[:, :3], Y, l2, task, results[:, 6])
+    if Y_val is not None:
+        columns.update({f"val_{k}": v for k, v in _sum_columns(results[:, 3:6], Y_val, l2, task, results[:, 6]).items()})
+    keys, rows = list(columns), zip(*(columns[k].tolist() for k in columns))
+    return [{**dict(zip(keys, row)), "lr": lr, "time": seconds} for row in rows]
 
 
 def _add_batch_sums(sums, net, loss, A, Y, task):
