@@ -44,8 +44,12 @@ def _check_sizes(sizes):
 
 
 def _all_finite(X):
-    """No NaN or inf in X: min and max carry any NaN and show any inf, with no temporary array."""
-    return bool(np.isfinite(X.min()) and np.isfinite(X.max()))
+    """No NaN or inf in X, in one pass over it when it can: a NaN or inf anywhere makes the sum
+    NaN or inf, so a finite sum settles it. A non-finite sum may only have overflowed; then min and
+    max (which carry any NaN and show any inf, with no temporary array) decide."""
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf and overflow are what we look for
+        total = X.sum()
+    return bool(np.isfinite(total) or (np.isfinite(X.min()) and np.isfinite(X.max())))
 
 
 class Network:
