@@ -406,11 +406,15 @@ def _restore(net, params):
 def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     """One pass over the rows; returns the running [loss sum, rows right, squared errors] or None."""
     sums = [0.0, 0.0, 0.0] if state.running else None
+    trained = []  # (z, a, Y) of the output layer for batches as trained, not yet added to sums
     for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle, state.skip), start=state.skip):
         Yb = Y[idx]
         A = net._forward(X[idx])
         if sums is not None:  # this batch's loss and metrics, before its step
-            _add_batch_sums(sums, net, loss, A, Yb, state.task)
+            trained.append((net.layers[-1].z, A, Yb))
+            if len(trained) * len(Yb) >= SCORE_ROWS:
+                _add_batch_sums(sums, net, loss, trained, state.task)
+                trained.clear()
         net._backward(Yb, loss, l2)
         opt.step(net.params_and_grads())
         state.batch = i + 1
@@ -419,6 +423,8 @@ def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
         if i % 64 == 63:  # catch a blow-up within the epoch, at a cost of one max per 64 steps
             _check_weights(net)
     _check_weights(net)
+    if trained:
+        _add_batch_sums(sums, net, loss, trained, state.task)
     return sums
 
 
@@ -468,10 +474,14 @@ def _kernel_logs(results, Y, Y_val, l2, task, lr, seconds):
     return [{**dict(zip(keys, row)), "lr": lr, "time": seconds} for row in rows]
 
 
-def _add_batch_sums(sums, net, loss, A, Y, task):
-    """sums += [loss sum, rows right (classification), squared errors (regression)] of one batch."""
-    out = net.layers[-1]
-    sums[0] += float(loss.value(out.activation, out.z, A, Y).sum())
+SCORE_ROWS = 2048  # running metrics are scored this many rows at a time: a few large array calls, not many small ones
+
+
+def _add_batch_sums(sums, net, loss, batches, task):
+    """sums += [loss sum, rows right (classification), squared errors (regression)] of the batches
+    [(z, a, Y), ...] of the output layer, as they were trained."""
+    Z, A, Y = (np.concatenate(parts) if len(parts) > 1 else parts[0] for parts in zip(*batches))
+    sums[0] += float(loss.value(net.layers[-1].activation, Z, A, Y).sum())
     if task == "classification":
         right = (A[:, 0] >= 0.5) == (Y[:, 0] >= 0.5) if A.shape[1] == 1 else A.argmax(axis=1) == Y.argmax(axis=1)
         sums[1] += int(right.sum())  # as accuracy(A, Y), counted instead of averaged
