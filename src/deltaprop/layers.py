@@ -15,10 +15,11 @@ Backward, given delta = dC/dz (m, n_out):
 The layer keeps a_prev, z, a, delta, dW and db from the last pass; that recorded state is what the
 explain module reads.
 
-W is stored column by column (Fortran order). Its shape and W[j, k] are unchanged, but W.T is then
-a plain row-major (n_in, n_out) matrix, the layout in which BLAS runs the two big products of a
-step fastest: z = a_prev @ W.T, and dW computed as (a_prev.T @ delta).T, which comes out in W's
-own layout so that the update W -= eta dW walks both arrays in the same order.
+Where W lives in memory is a matter of speed only (its shape and W[j, k] never change): OpenBLAS's
+float32 kernels run z = a_prev @ W.T and dW fastest with W stored column by column, then computed
+as (a_prev.T @ delta).T; its float64 kernels run them fastest with W stored row by row (measured
+with ``python bench/bench_mlp.py --breakdown``). dW is computed in W's own layout, so the update
+W -= eta dW walks both arrays in the same order.
 """
 import numpy as np
 
@@ -29,7 +30,7 @@ class Dense:
     """One layer: parameters ``W``, ``b``, activation ``f`` and the state of the last pass."""
 
     def __init__(self, W, b, activation="sigmoid"):
-        self.W, self.b = np.asfortranarray(W), b  # column-major: see the module docstring
+        self.W, self.b = fast_layout(W), b
         self.activation = get_activation(activation)
         self.frozen = set()  # names of parameters held fixed by the optimizer: {"W", "b"}
         self.a_prev = self.z = self.a = self.delta = self.dW = self.db = None
@@ -51,13 +52,19 @@ class Dense:
     def backward(self, delta, need_grad_a_prev=True):
         """Store dW, db for this layer's delta and return dC/da_prev for the layer below."""
         self.delta = delta
-        self.dW = (self.a_prev.T @ delta).T  # dC/dW = delta a^T summed over the batch (= delta.T @ a_prev)
+        # dC/dW = delta a^T summed over the batch: delta.T @ a_prev, made in W's layout (module docstring)
+        self.dW = (self.a_prev.T @ delta).T if self.W.flags.f_contiguous else delta.T @ self.a_prev
         self.db = delta.sum(axis=0)  # dC/db = delta, summed over the batch
         # The first layer's inputs are data, not neurons: no need to send an error back to them.
         return delta @ self.W if need_grad_a_prev else None  # sum_j w_jk delta_j
 
     def __repr__(self):
         return f"Dense({self.n_in} -> {self.n_out}, {self.activation.name})"
+
+
+def fast_layout(W):
+    """W, stored column by column if float32 and row by row otherwise (see the module docstring)."""
+    return np.asfortranarray(W) if W.dtype == np.float32 else np.ascontiguousarray(W)
 
 
 def _uniform01(rng, n_out, n_in, dtype):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .activations import get_activation
 from .errors import ConfigError, DataError, ShapeError, choose
-from .layers import INITIALIZERS, Dense
+from .layers import INITIALIZERS, Dense, fast_layout
 from .losses import check_pair, get_loss, output_delta
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -155,7 +155,7 @@ class Network:
         """A copy whose parameters are of ``dtype`` ("float32" or "float64")."""
         net, dt = self.copy(), _dtype(dtype)
         for layer in net.layers:
-            layer.W, layer.b = layer.W.astype(dt), layer.b.astype(dt)
+            layer.W, layer.b = fast_layout(layer.W.astype(dt)), layer.b.astype(dt)
         return net
 
     def freeze(self, layers=None, params=("W", "b")):
