@@ -10,8 +10,18 @@ least disturbed by other load), the GFLOP/s that makes, and the ratio to the
 GEMM peak measured in the same run (an n^3 matrix product with the same BLAS). deltaprop is timed
 with train_metrics="running" (the training loss of the batches, as every peer here reports it)
 and with the default "exact" (a forward pass over the whole training set after the epoch).
+
+    python bench/bench_mlp.py --breakdown [--rows 20000] [--repeat 5]
+
+Instead: where one training step's time goes, operation by operation (each GEMM with its GFLOP/s
+and share of the peak, the elementwise work, the running metrics, the update), for deltaprop and
+the plain NumPy baseline, epochs of the two taking turns. deltaprop's step is replayed from its
+own parts (the layers' GEMMs written as layers.py writes them, its activations, output delta,
+metrics and optimizer), so the times add up to its step less the loop's own bookkeeping.
 """
 import argparse
+import collections
+import time
 import warnings
 
 import numpy as np
@@ -103,14 +113,131 @@ def report(results, rows):
     return "\n".join(out)
 
 
+class StepClock:
+    """Seconds spent per named operation, summed over the steps it is used for."""
+
+    def __init__(self):
+        self.seconds, self.steps = collections.defaultdict(float), 0
+
+    def __call__(self, name, fn, *args):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        self.seconds[name] += time.perf_counter() - t0
+        return out
+
+
+def numpy_steps(X, Y, dtype, clock):
+    """The plain NumPy baseline's step (_common.NumpyMLP.step), one operation at a time; yields per epoch."""
+    mlp, rng, L = C.NumpyMLP(SIZES, dtype), np.random.default_rng(0), len(SIZES) - 1
+    W, b = mlp.W, mlp.b
+    while True:
+        order = rng.permutation(len(X))
+        for s in range(0, len(X), BATCH):
+            idx = order[s:s + BATCH]
+            Xb, Yb = clock("gather X[idx], Y[idx]", lambda: (X[idx], Y[idx]))
+            acts, zs = [Xb], []
+            for l in range(L):
+                z = clock(f"GEMM forward {l + 1}", lambda: acts[-1] @ W[l].T)
+                zs.append(clock("+ b", lambda: z + b[l]))
+                if l < L - 1:
+                    acts.append(clock("f(z)", np.maximum, zs[-1], 0))
+            p = clock("f(z)", lambda: np.exp(zs[-1] - zs[-1].max(axis=1, keepdims=True)))
+            p = clock("f(z)", lambda: p / p.sum(axis=1, keepdims=True))
+            delta = clock("output delta", lambda: (p - Yb) / len(Xb))
+            for l in range(L - 1, -1, -1):
+                dW = clock(f"GEMM dW {l + 1}", lambda: delta.T @ acts[l])
+                db = clock("db", lambda: delta.sum(axis=0))
+                if l > 0:
+                    g = clock(f"GEMM grad_a {l}", lambda: delta @ W[l])
+                    delta = clock("delta = grad_a * f'(z)", lambda: g * (zs[l - 1] > 0))
+                clock("update", lambda: (W[l].__isub__(LR * dW), b[l].__isub__(LR * db)))
+            clock.steps += 1
+        yield
+
+
+def deltaprop_steps(X, Y, dtype, clock):
+    """deltaprop's step (training._run_epoch with running metrics), replayed from its parts; yields per epoch."""
+    from deltaprop.losses import output_delta
+    from deltaprop.training import _add_batch_sums
+    net = dp.Network(SIZES, activation="relu", output_activation="softmax", init="he_normal", seed=0, dtype=dtype)
+    loss, opt, rng, sums, trained = net.resolve_loss("cross_entropy"), dp.SGD(LR), np.random.default_rng(0), [0.0] * 3, []
+    while True:
+        order = rng.permutation(len(X))
+        for s in range(0, len(X), BATCH):
+            idx = order[s:s + BATCH]
+            a, Yb = clock("gather X[idx], Y[idx]", lambda: (X[idx], Y[idx]))
+            for l, layer in enumerate(net.layers, start=1):  # Dense.forward
+                layer.a_prev = a
+                z = clock(f"GEMM forward {l}", lambda: a @ layer.W.T)
+                layer.z = clock("+ b", lambda: z + layer.b)
+                layer.a = a = clock("f(z)", layer.activation, layer.z)
+            trained.append((layer.z, a, Yb))
+            if len(trained) * BATCH >= 2048:
+                clock("running metrics", _add_batch_sums, sums, net, loss, trained, "classification")
+                trained.clear()
+            delta = clock("output delta", output_delta, layer.activation, loss, layer.z, a, Yb)
+            for l in range(len(net.layers), 0, -1):  # Dense.backward and Network._backward
+                layer = net.layers[l - 1]
+                layer.delta = delta
+                f_layout = layer.W.flags.f_contiguous
+                layer.dW = clock(f"GEMM dW {l}", lambda: (layer.a_prev.T @ delta).T if f_layout else delta.T @ layer.a_prev)
+                layer.db = clock("db", lambda: delta.sum(axis=0))
+                if l > 1:
+                    g = clock(f"GEMM grad_a {l - 1}", lambda: delta @ layer.W)
+                    below = net.layers[l - 2]
+                    delta = clock("delta = grad_a * f'(z)", below.activation.backward, below.z, below.a, g)
+            clock("update", lambda: opt.step(net.params_and_grads()))
+            clock.steps += 1
+        yield
+
+
+def gemm_flops(name):
+    """2 m n_in n_out for the GEMM called ``name`` ("GEMM forward 2" ...), else None."""
+    if not name.startswith("GEMM"):
+        return None
+    l = int(name.split()[-1])
+    n_in, n_out = (SIZES[l], SIZES[l + 1]) if "grad_a" in name else (SIZES[l - 1], SIZES[l])
+    return 2 * BATCH * n_in * n_out
+
+
+def breakdown(rows, repeat):
+    out = []
+    for dtype in (np.float32, np.float64):
+        X, y = C.mnist_like(rows, dtype)
+        Y = np.eye(SIZES[-1], dtype=dtype)[y]
+        peak = C.gemm_peak(dtype)
+        clocks = {"plain NumPy": StepClock(), "deltaprop": StepClock()}
+        runs = [numpy_steps(X, Y, dtype, clocks["plain NumPy"]), deltaprop_steps(X, Y, dtype, clocks["deltaprop"])]
+        for epoch in range(repeat + 1):  # the first epoch warms up and is not counted
+            for run, clock in zip(runs, clocks.values()):
+                if epoch == 1:
+                    clock.seconds.clear(), setattr(clock, "steps", 0)
+                next(run)
+        names = sorted(set().union(*(c.seconds for c in clocks.values())), key=lambda n: (not n.startswith("GEMM"), n))
+        rows_ = []
+        for name in names + ["total"]:
+            us = [(sum(c.seconds.values()) if name == "total" else c.seconds.get(name, 0.0)) / c.steps * 1e6
+                  for c in clocks.values()]
+            fl = gemm_flops(name)
+            share = [f"{fl / (t * 1e3) / peak:.2f}" if fl and t else "" for t in us]
+            rows_.append([name] + [f"{t:.1f}" for t in us] + share)
+        out.append(f"### {np.dtype(dtype).name}: microseconds per step of {BATCH} rows, mean of {repeat} epochs "
+                   f"(GEMM peak {peak:.0f} GFLOP/s)\n")
+        out.append(C.table(["operation", "plain NumPy (us)", "deltaprop (us)", "NumPy: of GEMM peak",
+                            "deltaprop: of GEMM peak"], rows_))
+        out.append("")
+    return "\n".join(out)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=20000)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--breakdown", action="store_true", help="time one training step operation by operation")
     args = p.parse_args(argv)
     print(C.header("Medium MLP: 784-256-128-10 ReLU + softmax CE, batch 128, SGD"))
     print(f"{flops_per_sample() / 1e6:.3f} MFLOP per training sample (forward + backward).\n")
-    print(report(measure(args.rows, args.repeat), args.rows))
+    print(breakdown(args.rows, args.repeat) if args.breakdown else report(measure(args.rows, args.repeat), args.rows))
 
 
 if __name__ == "__main__":
