@@ -73,7 +73,11 @@ static inline float vexp_f(float x) { return (float)vexp_d((double)x); }
 #else
 #define VECTOR_CLONES
 #endif
+#if defined(__GNUC__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
 #define KB 8                       /* networks side by side in one block of train_side_by_side */
 
 #define real double
