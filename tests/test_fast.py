@@ -222,3 +222,39 @@ def test_ctrl_c_during_a_run_of_many_epochs_stops_at_an_epoch_end():
     again.network.fit(*again.data, epochs=len(done), verbose=0, **again.settings)
     for a, b in zip(r.network.weights + r.network.biases, again.network.weights + again.network.biases):
         np.testing.assert_array_equal(a, b)
+
+
+BATCHED = [  # hidden activations, output activation, loss, batch size, l2, frozen layer
+    (["relu", "relu"], "softmax", "cross_entropy", 16, 0.0, None),
+    (["tanh"], "sigmoid", "binary_cross_entropy", 32, 0.01, None),
+    (["leaky_relu", "sigmoid"], "identity", "squared_error", 25, 0.0, 1),
+    (["sigmoid"], "softmax", "squared_error", 100, 0.001, 2),
+]
+
+
+@compiled_only
+@pytest.mark.parametrize("hidden, out, loss, batch, l2, frozen", BATCHED)
+@pytest.mark.parametrize("metrics", ["exact", "running"])
+def test_batched_steps_of_a_larger_network_equal_the_numpy_engine(hidden, out, loss, batch, l2, frozen, metrics):
+    rng = np.random.default_rng(11)
+    X, labels = rng.normal(size=(230, 40)), rng.integers(0, 4, 230)
+    y = labels if out != "identity" else X[:, :4] @ rng.normal(size=(4, 4))
+    sizes = [40] + [64] * len(hidden) + [4]
+
+    def make():
+        net = dp.Network(sizes, activation=hidden, output_activation=out, seed=1)
+        return net if frozen is None else net.freeze(layers=[frozen], params="b")
+    assert not fast.is_small(make(), batch)  # "auto" picks the batched path, not the per-sample kernel
+    runs = both(make, X, y, epochs=4, batch_size=batch, optimizer=dp.SGD(0.05), loss=loss, l2=l2, seed=2,
+                validation_data=(X[:30], y[:30]), train_metrics=metrics)
+    assert_same(runs)
+
+
+@compiled_only
+def test_batched_float32_and_its_layouts():
+    rng = np.random.default_rng(12)
+    X, labels = rng.normal(size=(300, 50)).astype(np.float32), rng.integers(0, 10, 300)
+    runs = both(lambda: dp.Network([50, 80, 10], activation="relu", output_activation="softmax", seed=0, dtype="float32"),
+                X, labels, epochs=3, batch_size=64, optimizer=dp.SGD(0.1), loss="cross_entropy", seed=0)
+    assert all(w.dtype == np.float32 and w.flags.f_contiguous for w in runs[1][0].weights)
+    assert_same(runs, tol=2e-5)

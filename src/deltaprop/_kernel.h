@@ -306,6 +306,62 @@ static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
     }
 }
 
+/* ---- the elementwise passes of a batched step (the matrix products stay in BLAS) -------------
+ * For networks large enough that BLAS does the arithmetic, NumPy's cost is its elementwise
+ * passes: z + b, then f(z), then the delta, each a separate sweep with a temporary. These do
+ * each in one sweep, in place, the same operations in the same order per element. */
+
+/* z += b, a = f(z), row by row (m rows of n units); softmax over each row */
+VECTOR_CLONES static void FN(bias_act)(real *restrict Z, const real *restrict b, real *restrict A, i64 m, i64 n, i64 act)
+{
+    for (i64 i = 0; i < m; i++) {
+        real *z = Z + i * n, *a = A + i * n;
+        for (i64 j = 0; j < n; j++) z[j] = z[j] + b[j];
+        if (act == SOFTMAX) {
+            real top = z[0], total = 0;
+            for (i64 j = 1; j < n; j++) top = z[j] > top ? z[j] : top;
+            for (i64 j = 0; j < n; j++) { a[j] = EXP(z[j] - top); total += a[j]; }
+            for (i64 j = 0; j < n; j++) a[j] /= total;
+        } else if (act == RELU) {
+            for (i64 j = 0; j < n; j++) a[j] = z[j] > 0 ? z[j] : (real)0 * z[j];
+        } else if (act == SIGMOID) {
+            for (i64 j = 0; j < n; j++) a[j] = FN(sigmoid_v)(z[j]);
+        } else {
+            for (i64 j = 0; j < n; j++) a[j] = FN(act_f)(act, z[j]);
+        }
+    }
+}
+
+/* D = the output delta of each row of a batch of m (as output_delta); sums += [loss, right,
+ * squared error] of the rows as they are, before the step (running train metrics), when sums */
+static void FN(output_delta_rows)(const real *Z, const real *A, const real *Y, real *D, i64 m, i64 n, i64 act,
+                                  i64 loss, double *sums)
+{
+    Layer out = {0, n, 0, 0, act, 0, 0, 0};
+    for (i64 i = 0; i < m; i++) {
+        if (sums) FN(sample_sums)(&out, loss, Y + i * n, Z + i * n, A + i * n, sums);
+        FN(output_delta)(&out, loss, Y + i * n, (real)m, Z + i * n, A + i * n, D + i * n);
+    }
+}
+
+/* G *= f'(z) elementwise: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)), in place */
+VECTOR_CLONES static void FN(act_backward)(real *restrict G, const real *restrict Z, const real *restrict A, i64 count, i64 act)
+{
+    if (act == RELU)
+        for (i64 r = 0; r < count; r++) G[r] = G[r] * (Z[r] > 0 ? (real)1 : (real)0);
+    else
+        for (i64 r = 0; r < count; r++) G[r] = G[r] * FN(act_df)(act, Z[r], A[r]);
+}
+
+/* SGD: p <- p - eta (g + l2 p), in place (l2 = 0: p <- p - eta g) */
+VECTOR_CLONES static void FN(sgd)(real *restrict P, const real *restrict G, i64 count, real lr, real l2)
+{
+    if (l2 != 0)
+        for (i64 r = 0; r < count; r++) P[r] -= lr * (G[r] + l2 * P[r]);
+    else
+        for (i64 r = 0; r < count; r++) P[r] -= lr * G[r];
+}
+
 /* ---- K networks side by side: per-sample SGD with the networks in the innermost loop ---------
  * The networks are taken KB at a time (a block: one AVX-512 vector of doubles); every scalar of the
  * kernel above becomes a vector of KB lanes: tb (P, KB), Z, A, D (width, KB), one network a lane.

@@ -317,7 +317,122 @@ done:
     return ret;
 }
 
+/* ---- the elementwise passes of a batched step ---------------------------------------------
+ * Each takes its arrays in the order of the C function, checks that they share one float type and
+ * have the sizes the function will touch, and runs with the GIL released. */
+static int reals(Arg *a, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (a[i].view.itemsize != a[0].view.itemsize) {
+            PyErr_SetString(PyExc_ValueError, "the arrays must share one float type");
+            return 0;
+        }
+    return 1;
+}
+
+static i64 count(Arg *a) { return (i64)(a->view.len / a->view.itemsize); }
+
+static PyObject *py_bias_act(PyObject *self, PyObject *args)
+{
+    PyObject *o[3];
+    long act;
+    if (!PyArg_ParseTuple(args, "OOOl", &o[0], &o[1], &o[2], &act)) return NULL;
+    Arg a[3] = {0};
+    PyObject *ret = NULL;
+    if (get(o[0], &a[0], "z", 2, 'r', 1) < 0 || get(o[1], &a[1], "b", 1, 'r', 0) < 0 || get(o[2], &a[2], "a", 2, 'r', 1) < 0
+        || !reals(a, 3))
+        goto done;
+    i64 m = dim(&a[0], 0), n = dim(&a[0], 1);
+    if (dim(&a[1], 0) != n || dim(&a[2], 0) != m || dim(&a[2], 1) != n) FAIL("b and a must match z (m, n)");
+    if (act < IDENTITY || act > SOFTMAX) FAIL("unknown activation code %ld", act);
+    Py_BEGIN_ALLOW_THREADS
+    if (a[0].view.itemsize == 8) bias_act_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, m, n, act);
+    else bias_act_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, m, n, act);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    release(a, 3);
+    return ret;
+}
+
+static PyObject *py_output_delta_rows(PyObject *self, PyObject *args)
+{
+    PyObject *o[5] = {NULL};
+    long act, loss;
+    if (!PyArg_ParseTuple(args, "OOOOll|O", &o[0], &o[1], &o[2], &o[3], &act, &loss, &o[4])) return NULL;
+    Arg a[5] = {0};
+    PyObject *ret = NULL;
+    static const char *names[4] = {"z", "a", "y", "delta"};
+    for (int i = 0; i < 4; i++)
+        if (get(o[i], &a[i], names[i], 2, 'r', i == 3) < 0) goto done;
+    const int summed = o[4] != NULL && o[4] != Py_None;
+    if (!reals(a, 4) || (summed && get(o[4], &a[4], "sums", 1, 'd', 1) < 0)) goto done;
+    i64 m = dim(&a[0], 0), n = dim(&a[0], 1);
+    for (int i = 1; i < 4; i++)
+        if (dim(&a[i], 0) != m || dim(&a[i], 1) != n) FAIL("a, y and delta must match z (m, n)");
+    if (summed && dim(&a[4], 0) != 3) FAIL("sums must hold 3 numbers");
+    if (act < IDENTITY || act > SOFTMAX || loss < SQUARED_ERROR || loss > BINARY_CROSS_ENTROPY)
+        FAIL("unknown activation or loss code");
+    double *sums = summed ? a[4].view.buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (a[0].view.itemsize == 8)
+        output_delta_rows_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, act, loss, sums);
+    else
+        output_delta_rows_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, act, loss, sums);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    release(a, 5);
+    return ret;
+}
+
+static PyObject *py_act_backward(PyObject *self, PyObject *args)
+{
+    PyObject *o[3];
+    long act;
+    if (!PyArg_ParseTuple(args, "OOOl", &o[0], &o[1], &o[2], &act)) return NULL;
+    Arg a[3] = {0};
+    PyObject *ret = NULL;
+    if (get(o[0], &a[0], "grad", 2, 'r', 1) < 0 || get(o[1], &a[1], "z", 2, 'r', 0) < 0 || get(o[2], &a[2], "a", 2, 'r', 0) < 0
+        || !reals(a, 3))
+        goto done;
+    if (count(&a[1]) != count(&a[0]) || count(&a[2]) != count(&a[0])) FAIL("z and a must have grad's size");
+    if (act < IDENTITY || act >= SOFTMAX) FAIL("act_backward runs elementwise activations only");
+    Py_BEGIN_ALLOW_THREADS
+    if (a[0].view.itemsize == 8) act_backward_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, count(&a[0]), act);
+    else act_backward_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, count(&a[0]), act);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    release(a, 3);
+    return ret;
+}
+
+static PyObject *py_sgd(PyObject *self, PyObject *args)
+{
+    PyObject *o[2];
+    double lr, l2;
+    if (!PyArg_ParseTuple(args, "OOdd", &o[0], &o[1], &lr, &l2)) return NULL;
+    Arg a[2] = {0};
+    PyObject *ret = NULL;
+    if (get(o[0], &a[0], "param", 1, 'r', 1) < 0 || get(o[1], &a[1], "grad", 1, 'r', 0) < 0 || !reals(a, 2)) goto done;
+    if (count(&a[1]) != count(&a[0])) FAIL("grad must have param's size");
+    Py_BEGIN_ALLOW_THREADS
+    if (a[0].view.itemsize == 8) sgd_d(a[0].view.buf, a[1].view.buf, count(&a[0]), lr, l2);
+    else sgd_f(a[0].view.buf, a[1].view.buf, count(&a[0]), (float)lr, (float)l2);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    release(a, 2);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"bias_act", py_bias_act, METH_VARARGS, "bias_act(z, b, a, act): z += b, a = f(z), in place (one pass)."},
+    {"output_delta_rows", py_output_delta_rows, METH_VARARGS,
+     "output_delta_rows(z, a, y, delta, act, loss, sums=None): the output delta of a batch, and its running sums."},
+    {"act_backward", py_act_backward, METH_VARARGS, "act_backward(grad, z, a, act): grad *= f'(z), in place."},
+    {"sgd", py_sgd, METH_VARARGS, "sgd(param, grad, lr, l2): param -= lr * (grad + l2 * param), in place (1-d views)."},
     {"train", py_train, METH_VARARGS,
      "train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, results, status,\n"
      "      running=False, best=None, best_score=None, monitor=0)\n"

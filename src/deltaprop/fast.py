@@ -152,3 +152,61 @@ class Trainer:
         orders = np.arange(len(self.data[0][0]))[None] if order is None else order[None]
         status, sums, _ = self.epochs(orders, lr, l2)
         return status, sums[0]
+
+
+class Batched:
+    """One mini-batch step of plain SGD for a network that BLAS keeps busy, with the elementwise
+    passes fused in C: the step :meth:`deltaprop.network.Network.train_step` takes, as
+
+        z = a_prev @ W.T             (BLAS, into a buffer kept from step to step)
+        z += b; a = f(z)             (one pass: bias_act)
+        delta^(L) = dC/dz / m        (one pass over the output rows, with their running metrics)
+        dW = delta.T @ a_prev        (BLAS, in W's own memory layout); db = delta.sum(0)
+        delta^(l) = (delta^(l+1) @ W^(l+1)) * f'(z^(l))    (BLAS, then one pass: act_backward)
+        W -= eta (dW + l2 W); b -= eta db                   (one pass each: sgd)
+
+    NumPy makes two to four passes and a temporary for each of the elementwise lines. The numbers
+    are the NumPy engine's (to the last bits of an exp); the layers' recorded state (z, a, delta,
+    ...) is not updated, since nothing reads it during fit.
+    """
+
+    def __init__(self, net, loss, batch_size):
+        dt, batch = net.dtype, int(batch_size)
+        self.net, self.loss = net, LOSS_CODES[loss.name]
+        self.codes = [ACTIVATION_CODES[layer.activation.name] for layer in net.layers]
+        self.Z, self.A, self.D = ([np.empty((batch, layer.n_out), dt) for layer in net.layers] for _ in range(3))
+        self.sums = np.zeros(3)
+
+    def step(self, X, Y, lr, l2, sums=None):
+        """Train on the batch (X, Y); add its loss, rows right and squared errors to ``sums``, if given."""
+        from . import _kernels as K
+        n, layers = len(X), self.net.layers
+        a = X
+        for layer, z, out, code in zip(layers, self.Z, self.A, self.codes):
+            z, out = z[:n], out[:n]
+            np.matmul(a, layer.W.T, out=z)
+            K.bias_act(z, layer.b, out, code)
+            a = out
+        if sums is not None:
+            self.sums[:] = 0
+        delta = self.D[-1][:n]
+        K.output_delta_rows(self.Z[-1][:n], a, Y, delta, self.codes[-1], self.loss, None if sums is None else self.sums)
+        grads = []
+        for l in range(len(layers) - 1, -1, -1):
+            layer = layers[l]
+            a_prev = X if l == 0 else self.A[l - 1][:n]
+            dW = (a_prev.T @ delta).T if layer.W.flags.f_contiguous else delta.T @ a_prev
+            grads.append((layer, dW, delta.sum(axis=0)))
+            if l > 0:
+                below = self.D[l - 1][:n]
+                np.matmul(delta, layer.W, out=below)
+                K.act_backward(below, self.Z[l - 1][:n], self.A[l - 1][:n], self.codes[l - 1])
+                delta = below
+        for layer, dW, db in grads:
+            if "W" not in layer.frozen:
+                K.sgd(layer.W.ravel(order="K"), dW.ravel(order="K"), lr, l2)
+            if "b" not in layer.frozen:
+                K.sgd(layer.b, db, lr, 0.0)
+        if sums is not None:
+            for i in range(3):
+                sums[i] += float(self.sums[i])

@@ -145,6 +145,7 @@ class FitState:
         self.batch = self.skip = 0  # steps done in the current epoch; steps to skip when resuming
         self.epoch_rng = None  # the generator's state when the current epoch began
         self.best_params, self.clean_interrupt = None, True
+        self.compiled = self.batched = None  # the compiled engine's trainers (fast.Trainer, fast.Batched), if used
 
     def resume_point(self):
         """(epoch to run next, steps of it already done, generator state at that epoch's start)."""
@@ -240,7 +241,8 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     state.rng, state.loss_name = rng, loss_obj.name
     state.running = choose("train_metrics", train_metrics, {"exact": False, "running": True})
     state.task = task
-    state.compiled = _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data, state.running)
+    state.compiled, state.batched = _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data,
+                                                      state.running)
     if resume is not None:
         initial_epoch = _resume(state, resume)
     callbacks = list(callbacks) + [ProgressBar(verbose)]
@@ -266,18 +268,21 @@ ENGINES = ("auto", "numpy", "compiled")
 
 
 def _compiled_trainer(engine, net, loss, opt, batch_size, X, Y, validation_data, running):
-    """A fast.Trainer when the compiled engine is asked for (or chosen by "auto"), else None."""
+    """(fast.Trainer, None) for a small network, (None, fast.Batched) for a larger one, when the
+    compiled engine is asked for or chosen by "auto"; (None, None) for the NumPy engine."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
     if engine == "numpy":
-        return None
+        return None, None
     from . import fast
     why = fast.unsupported(net, loss, opt)
     if engine == "compiled" and why:
         raise ConfigError(f"engine 'compiled' cannot train this: {why}; use engine='numpy' or 'auto'")
-    if why or (engine == "auto" and not fast.is_small(net, batch_size)):
-        return None
-    return fast.Trainer(net, loss, batch_size, X, Y, validation_data, running)
+    if why:
+        return None, None
+    if fast.is_small(net, batch_size):
+        return fast.Trainer(net, loss, batch_size, X, Y, validation_data, running), None
+    return None, fast.Batched(net, loss, batch_size)
 
 
 def _check_l2(l2):
@@ -409,6 +414,15 @@ def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     trained = []  # (z, a, Y) of the output layer for batches as trained, not yet added to sums
     for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle, state.skip), start=state.skip):
         Yb = Y[idx]
+        if state.batched is not None:  # the same step, its elementwise passes fused in C
+            state.batched.step(X[idx], Yb, opt.learning_rate, l2, sums)
+            opt.t += 1
+            state.batch = i + 1
+            if state.interrupt:
+                raise TrainingInterrupted()
+            if i % 64 == 63:
+                _check_weights(net)
+            continue
         A = net._forward(X[idx])
         if sums is not None:  # this batch's loss and metrics, before its step
             trained.append((net.layers[-1].z, A, Yb))
