@@ -38,8 +38,10 @@ def main(argv=None):
     rows = []
     for recipe in ("faithful", "default"):
         together, alone = ensemble.run_seeds(recipe, seeds), one_by_one(recipe, seeds)
-        assert all(a.history["val_loss"] == b.history["val_loss"] and a.val_accuracy == b.val_accuracy
-                   for a, b in zip(together, alone)), "run_seeds must give each recipe run's numbers"
+        # the same numbers (the side-by-side sigmoid's exp may differ from libm's in the last bit)
+        assert all(np.allclose(a.history["val_loss"], b.history["val_loss"], rtol=1e-12, atol=1e-12)
+                   and a.val_accuracy == b.val_accuracy for a, b in zip(together, alone)), \
+            "run_seeds must give each recipe run's numbers"
         secs = C.interleaved({"together": lambda: ensemble.run_seeds(recipe, seeds),
                               "alone": lambda: one_by_one(recipe, seeds)}, repeat=args.repeat)
         t_all, t_one = C.median(secs["together"]), C.median(secs["alone"])

@@ -123,8 +123,13 @@ def test_engine_choice_is_validated():
     with pytest.raises(dp.ConfigError, match="unknown engine 'gpu'"):
         dp.Network([2, 2], seed=0).fit(X, y, epochs=1, verbose=0, engine="gpu")
     if fast.AVAILABLE:
-        with pytest.raises(dp.ConfigError, match="plain SGD"):
-            dp.Network([2, 2], seed=0).fit(X, y, epochs=1, optimizer="adam", verbose=0, engine="compiled")
+        class Clipped(dp.SGD):  # an update rule of the user's own: only the NumPy engine runs it
+            def update(self, p, g, s):
+                p -= self.learning_rate * np.clip(g, -1, 1)
+        with pytest.raises(dp.ConfigError, match="SGD, Momentum, Nesterov and Adam; received optimizer Clipped"):
+            dp.Network([2, 2], seed=0).fit(X, y, epochs=1, optimizer=Clipped(0.1), verbose=0, engine="compiled")
+        net = dp.Network([2, 2], seed=0)  # auto: the NumPy engine, with the user's rule
+        net.fit(X, y, epochs=1, optimizer=Clipped(0.1), verbose=0)
 
 
 def test_auto_picks_compiled_only_where_the_interpreter_bounds_numpy():
@@ -224,18 +229,19 @@ def test_ctrl_c_during_a_run_of_many_epochs_stops_at_an_epoch_end():
         np.testing.assert_array_equal(a, b)
 
 
-BATCHED = [  # hidden activations, output activation, loss, batch size, l2, frozen layer
-    (["relu", "relu"], "softmax", "cross_entropy", 16, 0.0, None),
-    (["tanh"], "sigmoid", "binary_cross_entropy", 32, 0.01, None),
-    (["leaky_relu", "sigmoid"], "identity", "squared_error", 25, 0.0, 1),
-    (["sigmoid"], "softmax", "squared_error", 100, 0.001, 2),
+BATCHED = [  # hidden activations, output activation, loss, batch size, l2, frozen layer, optimizer
+    (["relu", "relu"], "softmax", "cross_entropy", 16, 0.0, None, "sgd"),
+    (["tanh"], "sigmoid", "binary_cross_entropy", 32, 0.01, None, "adam"),
+    (["leaky_relu", "sigmoid"], "identity", "squared_error", 25, 0.0, 1, "momentum"),
+    (["sigmoid"], "softmax", "squared_error", 100, 0.001, 2, "nesterov"),
+    (["relu"], "softmax", "cross_entropy", 50, 0.001, None, "adam"),
 ]
 
 
 @compiled_only
-@pytest.mark.parametrize("hidden, out, loss, batch, l2, frozen", BATCHED)
+@pytest.mark.parametrize("hidden, out, loss, batch, l2, frozen, optimizer", BATCHED)
 @pytest.mark.parametrize("metrics", ["exact", "running"])
-def test_batched_steps_of_a_larger_network_equal_the_numpy_engine(hidden, out, loss, batch, l2, frozen, metrics):
+def test_batched_steps_of_a_larger_network_equal_the_numpy_engine(hidden, out, loss, batch, l2, frozen, optimizer, metrics):
     rng = np.random.default_rng(11)
     X, labels = rng.normal(size=(230, 40)), rng.integers(0, 4, 230)
     y = labels if out != "identity" else X[:, :4] @ rng.normal(size=(4, 4))
@@ -245,8 +251,8 @@ def test_batched_steps_of_a_larger_network_equal_the_numpy_engine(hidden, out, l
         net = dp.Network(sizes, activation=hidden, output_activation=out, seed=1)
         return net if frozen is None else net.freeze(layers=[frozen], params="b")
     assert not fast.is_small(make(), batch)  # "auto" picks the batched path, not the per-sample kernel
-    runs = both(make, X, y, epochs=4, batch_size=batch, optimizer=dp.SGD(0.05), loss=loss, l2=l2, seed=2,
-                validation_data=(X[:30], y[:30]), train_metrics=metrics)
+    runs = both(make, X, y, epochs=4, batch_size=batch, optimizer=optimizer, learning_rate=0.01, loss=loss, l2=l2,
+                seed=2, validation_data=(X[:30], y[:30]), train_metrics=metrics)
     assert_same(runs)
 
 
@@ -255,6 +261,6 @@ def test_batched_float32_and_its_layouts():
     rng = np.random.default_rng(12)
     X, labels = rng.normal(size=(300, 50)).astype(np.float32), rng.integers(0, 10, 300)
     runs = both(lambda: dp.Network([50, 80, 10], activation="relu", output_activation="softmax", seed=0, dtype="float32"),
-                X, labels, epochs=3, batch_size=64, optimizer=dp.SGD(0.1), loss="cross_entropy", seed=0)
+                X, labels, epochs=3, batch_size=64, optimizer="adam", learning_rate=0.01, loss="cross_entropy", seed=0)
     assert all(w.dtype == np.float32 and w.flags.f_contiguous for w in runs[1][0].weights)
     assert_same(runs, tol=2e-5)

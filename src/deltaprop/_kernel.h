@@ -362,6 +362,34 @@ VECTOR_CLONES static void FN(sgd)(real *restrict P, const real *restrict G, i64 
         for (i64 r = 0; r < count; r++) P[r] -= lr * G[r];
 }
 
+/* Momentum: v <- mu v - eta g; w <- w + v. Nesterov: the same v; w <- w + (mu v - eta g).
+ * g = grad + l2 w (l2 = 0: g = grad), as the NumPy engine adds l2 W to dW before the optimizer. */
+VECTOR_CLONES static void FN(momentum)(real *restrict P, const real *restrict G, real *restrict V, i64 count, real lr,
+                                       real l2, real mu, int nesterov)
+{
+    for (i64 r = 0; r < count; r++) {
+        const real g = l2 != 0 ? G[r] + l2 * P[r] : G[r];
+        V[r] = V[r] * mu;
+        V[r] = V[r] - lr * g;
+        P[r] = P[r] + (nesterov ? mu * V[r] - lr * g : V[r]);
+    }
+}
+
+/* Adam: m <- b1 m + (1 - b1) g; s <- b2 s + (1 - b2) g^2; w <- w - eta_t m / (sqrt(s) + eps_t),
+ * the bias corrections folded into eta_t and eps_t (optimizers.Adam); c1 = 1 - b1, c2 = 1 - b2. */
+VECTOR_CLONES static void FN(adam)(real *restrict P, const real *restrict G, real *restrict M, real *restrict S,
+                                   i64 count, real l2, real b1, real c1, real b2, real c2, real eta_t, real eps_t)
+{
+    for (i64 r = 0; r < count; r++) {
+        const real g = l2 != 0 ? G[r] + l2 * P[r] : G[r];
+        M[r] = M[r] * b1;
+        M[r] = M[r] + c1 * g;
+        S[r] = S[r] * b2;
+        S[r] = S[r] + c2 * g * g;
+        P[r] = P[r] - eta_t * M[r] / (SQRT(S[r]) + eps_t);
+    }
+}
+
 /* ---- K networks side by side: per-sample SGD with the networks in the innermost loop ---------
  * The networks are taken KB at a time (a block: one AVX-512 vector of doubles); every scalar of the
  * kernel above becomes a vector of KB lanes: tb (P, KB), Z, A, D (width, KB), one network a lane.

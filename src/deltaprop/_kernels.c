@@ -88,6 +88,7 @@ static inline float vexp_f(float x) { return (float)vexp_d((double)x); }
 #define LOG1P log1p
 #define TANHF tanh
 #define FABS fabs
+#define SQRT sqrt
 #include "_kernel.h"
 #undef real
 #undef SUFFIX
@@ -96,6 +97,7 @@ static inline float vexp_f(float x) { return (float)vexp_d((double)x); }
 #undef LOG1P
 #undef TANHF
 #undef FABS
+#undef SQRT
 
 #undef VEXP
 #define real float
@@ -106,6 +108,7 @@ static inline float vexp_f(float x) { return (float)vexp_d((double)x); }
 #define LOG1P log1pf
 #define TANHF tanhf
 #define FABS fabsf
+#define SQRT sqrtf
 #include "_kernel.h"
 
 /* ---- argument checking ------------------------------------------------------------------- */
@@ -427,7 +430,67 @@ done:
     return ret;
 }
 
+/* the parameter and its gradient, then `n_state` state arrays of the same size (1-d views) */
+static int update_args(PyObject **o, Arg *a, int n)
+{
+    static const char *names[4] = {"param", "grad", "state", "state"};
+    for (int i = 0; i < n; i++)
+        if (get(o[i], &a[i], names[i], 1, 'r', i != 1) < 0) return 0;
+    if (!reals(a, n)) return 0;
+    for (int i = 1; i < n; i++)
+        if (count(&a[i]) != count(&a[0])) {
+            PyErr_SetString(PyExc_ValueError, "grad and the optimizer's state must have param's size");
+            return 0;
+        }
+    return 1;
+}
+
+static PyObject *py_momentum(PyObject *self, PyObject *args)
+{
+    PyObject *o[3];
+    double lr, l2, mu;
+    int nesterov;
+    if (!PyArg_ParseTuple(args, "OOOdddp", &o[0], &o[1], &o[2], &lr, &l2, &mu, &nesterov)) return NULL;
+    Arg a[3] = {0};
+    PyObject *ret = NULL;
+    if (!update_args(o, a, 3)) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    if (a[0].view.itemsize == 8) momentum_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, count(&a[0]), lr, l2, mu, nesterov);
+    else momentum_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, count(&a[0]), (float)lr, (float)l2, (float)mu, nesterov);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    release(a, 3);
+    return ret;
+}
+
+static PyObject *py_adam(PyObject *self, PyObject *args)
+{
+    PyObject *o[4];
+    double l2, b1, c1, b2, c2, eta_t, eps_t;
+    if (!PyArg_ParseTuple(args, "OOOOddddddd", &o[0], &o[1], &o[2], &o[3], &l2, &b1, &c1, &b2, &c2, &eta_t, &eps_t))
+        return NULL;
+    Arg a[4] = {0};
+    PyObject *ret = NULL;
+    if (!update_args(o, a, 4)) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    if (a[0].view.itemsize == 8)
+        adam_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, count(&a[0]), l2, b1, c1, b2, c2, eta_t, eps_t);
+    else
+        adam_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, count(&a[0]), (float)l2, (float)b1, (float)c1,
+               (float)b2, (float)c2, (float)eta_t, (float)eps_t);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    release(a, 4);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"momentum", py_momentum, METH_VARARGS,
+     "momentum(param, grad, velocity, lr, l2, mu, nesterov): one momentum or Nesterov step, in place (1-d views)."},
+    {"adam", py_adam, METH_VARARGS,
+     "adam(param, grad, m, s, l2, b1, 1 - b1, b2, 1 - b2, eta_t, eps_t): one Adam step, in place (1-d views)."},
     {"bias_act", py_bias_act, METH_VARARGS, "bias_act(z, b, a, act): z += b, a = f(z), in place (one pass)."},
     {"output_delta_rows", py_output_delta_rows, METH_VARARGS,
      "output_delta_rows(z, a, y, delta, act, loss, sums=None): the output delta of a batch, and its running sums."},

@@ -27,6 +27,8 @@ Nothing is compiled at run time: the first run is as fast as every other. Where 
 could not be built (no C compiler when deltaprop was installed) ``AVAILABLE`` is False and the
 NumPy engine trains everything.
 """
+import math
+
 import numpy as np
 
 try:
@@ -58,12 +60,15 @@ def side_by_side(net, loss, batch_size):
     return batch_size == 1 and net.activations[-1] != "softmax"
 
 
-def unsupported(net, loss, optimizer):
-    """Why the compiled engine cannot train this setting ("" when it can)."""
+def unsupported(net, loss, optimizer, batched=False):
+    """Why the compiled engine cannot train this setting ("" when it can): the per-sample kernel
+    runs plain SGD; :class:`Batched` also momentum, Nesterov and Adam."""
     if not AVAILABLE:
         return "the C extension deltaprop._kernels was not built (no C compiler when deltaprop was installed)"
-    if type(optimizer).__name__ != "SGD":
-        return f"it runs plain SGD; received optimizer {type(optimizer).__name__}"
+    names = ("SGD", "Momentum", "Nesterov", "Adam") if batched else ("SGD",)
+    if type(optimizer).__module__ != "deltaprop.optimizers" or type(optimizer).__name__ not in names:
+        runs = "the optimizers SGD, Momentum, Nesterov and Adam" if batched else "plain SGD (for a small network)"
+        return f"it runs {runs}; received optimizer {type(optimizer).__name__}"
     if loss.name not in LOSS_CODES:
         return f"loss {loss.name!r} has no compiled form"
     acts = net.activations
@@ -155,15 +160,16 @@ class Trainer:
 
 
 class Batched:
-    """One mini-batch step of plain SGD for a network that BLAS keeps busy, with the elementwise
-    passes fused in C: the step :meth:`deltaprop.network.Network.train_step` takes, as
+    """One mini-batch step for a network that BLAS keeps busy, with the elementwise passes fused in
+    C: the step :meth:`deltaprop.network.Network.train_step` takes, as
 
         z = a_prev @ W.T             (BLAS, into a buffer kept from step to step)
         z += b; a = f(z)             (one pass: bias_act)
         delta^(L) = dC/dz / m        (one pass over the output rows, with their running metrics)
         dW = delta.T @ a_prev        (BLAS, in W's own memory layout); db = delta.sum(0)
         delta^(l) = (delta^(l+1) @ W^(l+1)) * f'(z^(l))    (BLAS, then one pass: act_backward)
-        W -= eta (dW + l2 W); b -= eta db                   (one pass each: sgd)
+        W -= eta (dW + l2 W); b -= eta db                   (one pass each: sgd, or the momentum,
+                                                            Nesterov or Adam step of optimizers.py)
 
     NumPy makes two to four passes and a temporary for each of the elementwise lines. The numbers
     are the NumPy engine's (to the last bits of an exp); the layers' recorded state (z, a, delta,
@@ -177,8 +183,9 @@ class Batched:
         self.Z, self.A, self.D = ([np.empty((batch, layer.n_out), dt) for layer in net.layers] for _ in range(3))
         self.sums = np.zeros(3)
 
-    def step(self, X, Y, lr, l2, sums=None):
-        """Train on the batch (X, Y); add its loss, rows right and squared errors to ``sums``, if given."""
+    def step(self, X, Y, opt, l2, sums=None):
+        """Train on the batch (X, Y) with the optimizer ``opt``; add the batch's loss, rows right and
+        squared errors to ``sums``, if given."""
         from . import _kernels as K
         n, layers = len(X), self.net.layers
         a = X
@@ -191,22 +198,45 @@ class Batched:
             self.sums[:] = 0
         delta = self.D[-1][:n]
         K.output_delta_rows(self.Z[-1][:n], a, Y, delta, self.codes[-1], self.loss, None if sums is None else self.sums)
-        grads = []
+        grads = {}
         for l in range(len(layers) - 1, -1, -1):
             layer = layers[l]
             a_prev = X if l == 0 else self.A[l - 1][:n]
             dW = (a_prev.T @ delta).T if layer.W.flags.f_contiguous else delta.T @ a_prev
-            grads.append((layer, dW, delta.sum(axis=0)))
+            grads[l] = dW, delta.sum(axis=0)
             if l > 0:
                 below = self.D[l - 1][:n]
                 np.matmul(delta, layer.W, out=below)
                 K.act_backward(below, self.Z[l - 1][:n], self.A[l - 1][:n], self.codes[l - 1])
                 delta = below
-        for layer, dW, db in grads:
+        pairs = []  # in the order of Network.params_and_grads, which the optimizer's state follows
+        for l, layer in enumerate(layers):
             if "W" not in layer.frozen:
-                K.sgd(layer.W.ravel(order="K"), dW.ravel(order="K"), lr, l2)
+                pairs.append((layer.W, grads[l][0], l2))
             if "b" not in layer.frozen:
-                K.sgd(layer.b, db, lr, 0.0)
+                pairs.append((layer.b, grads[l][1], 0.0))
+        _update(K, opt, pairs)
         if sums is not None:
             for i in range(3):
                 sums[i] += float(self.sums[i])
+
+
+def _update(K, opt, pairs):
+    """opt.step on [(param, dC/dparam without l2, l2), ...], each parameter's update in one C pass."""
+    if opt.state is None or len(opt.state) != len(pairs):
+        opt.state = [opt.init_state(p) for p, _, _ in pairs]
+    opt.t += 1
+    name, lr = type(opt).__name__, opt.learning_rate
+    if name == "Adam":
+        eta_t = lr * math.sqrt(1 - opt.beta2 ** opt.t) / (1 - opt.beta1 ** opt.t)
+        eps_t = opt.epsilon * math.sqrt(1 - opt.beta2 ** opt.t)
+    for (p, g, l2), state in zip(pairs, opt.state):
+        p, g = p.ravel(order="K"), g.ravel(order="K")  # state arrays share p's layout (zeros_like)
+        if name == "SGD":
+            K.sgd(p, g, lr, l2)
+        elif name == "Adam":
+            m, s = state
+            K.adam(p, g, m.ravel(order="K"), s.ravel(order="K"), l2, opt.beta1, 1 - opt.beta1, opt.beta2,
+                   1 - opt.beta2, eta_t, eps_t)
+        else:
+            K.momentum(p, g, state.ravel(order="K"), lr, l2, opt.momentum, name == "Nesterov")

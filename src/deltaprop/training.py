@@ -275,14 +275,12 @@ def _compiled_trainer(engine, net, loss, opt, batch_size, X, Y, validation_data,
     if engine == "numpy":
         return None, None
     from . import fast
-    why = fast.unsupported(net, loss, opt)
+    if fast.is_small(net, batch_size) and not fast.unsupported(net, loss, opt):
+        return fast.Trainer(net, loss, batch_size, X, Y, validation_data, running), None
+    why = fast.unsupported(net, loss, opt, batched=True)  # any size, the other optimizers too
     if engine == "compiled" and why:
         raise ConfigError(f"engine 'compiled' cannot train this: {why}; use engine='numpy' or 'auto'")
-    if why:
-        return None, None
-    if fast.is_small(net, batch_size):
-        return fast.Trainer(net, loss, batch_size, X, Y, validation_data, running), None
-    return None, fast.Batched(net, loss, batch_size)
+    return (None, None) if why else (None, fast.Batched(net, loss, batch_size))
 
 
 def _check_l2(l2):
@@ -415,8 +413,7 @@ def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle, state.skip), start=state.skip):
         Yb = Y[idx]
         if state.batched is not None:  # the same step, its elementwise passes fused in C
-            state.batched.step(X[idx], Yb, opt.learning_rate, l2, sums)
-            opt.t += 1
+            state.batched.step(X[idx], Yb, opt, l2, sums)
             state.batch = i + 1
             if state.interrupt:
                 raise TrainingInterrupted()
