@@ -68,16 +68,24 @@ def times(fn, repeat=5, warmup=1, clock=time.perf_counter):
     return out
 
 
-def interleaved(fns, repeat=5, warmup=1, clock=time.perf_counter):
-    """{name: [seconds, ...]}: the calls take turns, so a change in the machine's load hits all alike."""
+def interleaved(fns, repeat=5, warmup=1, clock=time.perf_counter, settle=0.25):
+    """{name: [seconds, ...]}: the calls take turns, so a change in the machine's load hits all alike.
+
+    Each round starts one program later than the one before (no program always runs right after
+    the same other one), and each call waits ``settle`` seconds first: a library's worker threads
+    (PyTorch's OpenMP pool, OpenBLAS's) spin for a while after its call and would slow whatever ran
+    next on this 2-CPU machine.
+    """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     out = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
+    names = list(fns)
+    for r in range(repeat):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            time.sleep(settle)
             t0 = clock()
-            fn()
+            fns[name]()
             out[name].append(clock() - t0)
     return out
 

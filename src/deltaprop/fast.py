@@ -1,4 +1,9 @@
-"""The compiled engine: per-sample and small-batch SGD for small networks, in C.
+"""The compiled engine, in C: whole epochs for small networks, fused elementwise passes for larger ones.
+
+:class:`Trainer` (small networks, plain SGD) and :class:`Batched` (any network, SGD, momentum,
+Nesterov or Adam: the matrix products in BLAS, each elementwise line of the step in one C pass; see
+its docstring) are what ``fit(engine="auto")`` uses; :mod:`deltaprop.ensemble` trains many small
+networks at once with ``train`` and ``train_side_by_side``.
 
 For a 4-5-3 network one step is a few hundred flops, so NumPy spends nearly all its time in the
 interpreter (about 40 µs a step). The C extension ``deltaprop._kernels`` (``_kernels.c`` and the

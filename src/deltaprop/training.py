@@ -208,9 +208,11 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     or ``validation_fraction`` holds out that share of the rows (a random split from ``seed``).
     ``lr_schedule(epoch, lr0) -> lr`` sets the learning rate of each epoch. Callbacks see the state
     (see :mod:`deltaprop.callbacks`); ``verbose`` is 0 (silent), 1 (final summary), 2 (progress bar)
-    or "auto" (a bar on a terminal, else a summary). ``engine`` is "numpy", "compiled" (the C
-    kernels of :mod:`deltaprop.fast`: plain SGD) or "auto" (compiled where the network and batch are
-    so small that NumPy would be bound by the interpreter); both engines give the same numbers. ``train_metrics`` "exact" evaluates the whole training set after each
+    or "auto" (a bar on a terminal, else a summary). ``engine`` is "numpy" (the equations of
+    :mod:`deltaprop.layers`, step by step), "compiled" (the C kernels of :mod:`deltaprop.fast`: whole
+    epochs in C for a small network trained with plain SGD, else BLAS products with fused elementwise
+    passes, for the built-in optimizers) or "auto" (compiled wherever it can run); both engines give
+    the same numbers. ``train_metrics`` "exact" evaluates the whole training set after each
     epoch; "running" logs the mean over the epoch's batches as they were trained (what Keras and
     scikit-learn report), which saves a forward pass over the data each epoch.
 
