@@ -110,6 +110,19 @@ static inline void FN(output_delta)(const Layer *out, i64 loss, const real *rest
     }
 }
 
+/* case 2 of the lecture: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)), the delta of the layer
+ * below layer s (whose activation is `below`), from s's delta and its W before any step */
+static inline void FN(delta_below)(const Layer *s, i64 below, const real *restrict W, const real *restrict Z,
+                                   const real *restrict A, real *restrict D)
+{
+    const real *d = D + s->u0;
+    for (i64 q = 0; q < s->n_in; q++) {
+        real acc = 0;
+        for (i64 j = 0; j < s->n_out; j++) acc += d[j] * W[j * s->n_in + q];
+        D[s->a0 + q] = acc * FN(act_df)(below, Z[s->a0 + q], A[s->a0 + q]);
+    }
+}
+
 /* Add one sample's dW, db to g, backpropagating its output delta through the layers. */
 static inline void FN(backward)(const real *restrict p, const Layer *net, i64 L, const real *restrict Z,
                                 const real *restrict A, real *restrict D, real *restrict g)
@@ -123,14 +136,7 @@ static inline void FN(backward)(const real *restrict p, const Layer *net, i64 L,
             real dj = d[j], *row = gW + j * s.n_in;
             for (i64 q = 0; q < s.n_in; q++) row[q] += dj * a_prev[q];    /* dW = delta a_prev^T */
         }
-        if (l > 0) {                        /* case 2: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)) */
-            const i64 below = net[l - 1].act;
-            for (i64 q = 0; q < s.n_in; q++) {
-                real acc = 0;
-                for (i64 j = 0; j < s.n_out; j++) acc += d[j] * W[j * s.n_in + q];
-                D[s.a0 + q] = acc * FN(act_df)(below, Z[s.a0 + q], A[s.a0 + q]);
-            }
-        }
+        if (l > 0) FN(delta_below)(&s, net[l - 1].act, W, Z, A, D);
     }
 }
 
@@ -144,14 +150,7 @@ static inline void FN(backward_update)(real *restrict p, const Layer *net, i64 L
         const Layer s = net[l];
         const real *d = D + s.u0, *a_prev = A + s.a0;
         real *W = p + s.w, *b = p + s.b;
-        if (l > 0) {                        /* case 2: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)) */
-            const i64 below = net[l - 1].act;
-            for (i64 q = 0; q < s.n_in; q++) {
-                real acc = 0;
-                for (i64 j = 0; j < s.n_out; j++) acc += d[j] * W[j * s.n_in + q];
-                D[s.a0 + q] = acc * FN(act_df)(below, Z[s.a0 + q], A[s.a0 + q]);
-            }
-        }
+        if (l > 0) FN(delta_below)(&s, net[l - 1].act, W, Z, A, D);
         if (!(s.frozen & 1)) {
             for (i64 j = 0; j < s.n_out; j++) {
                 real dj = d[j], *row = W + j * s.n_in;
