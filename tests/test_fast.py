@@ -264,3 +264,25 @@ def test_batched_float32_and_its_layouts():
                 X, labels, epochs=3, batch_size=64, optimizer="adam", learning_rate=0.01, loss="cross_entropy", seed=0)
     assert all(w.dtype == np.float32 and w.flags.f_contiguous for w in runs[1][0].weights)
     assert_same(runs, tol=2e-5)
+
+
+@compiled_only
+def test_the_elementwise_kernels_refuse_arrays_that_do_not_fit():
+    from deltaprop import _kernels as K
+    z, b, a = np.zeros((4, 3)), np.zeros(3), np.zeros((4, 3))
+    K.bias_act(z, b, a, fast.RELU)
+    for args in [(z, np.zeros(2), a, fast.RELU), (z, b, np.zeros((4, 2)), fast.RELU), (z, b.astype(np.float32), a, 1),
+                 (z, b, a, 9), (z.T, b, a, 1)]:
+        with pytest.raises(ValueError):
+            K.bias_act(*args)
+    p, g = np.zeros(5), np.zeros(5)
+    K.adam(p, g, np.zeros(5), np.zeros(5), 0.0, 0.9, 0.1, 0.999, 0.001, 0.01, 1e-8)
+    for call in [lambda: K.sgd(p, np.zeros(4), 0.1, 0.0), lambda: K.momentum(p, g, np.zeros(6), 0.1, 0.0, 0.9, False),
+                 lambda: K.adam(p, g, np.zeros(5, np.float32), np.zeros(5), 0.0, 0.9, 0.1, 0.999, 0.001, 0.01, 1e-8),
+                 lambda: K.act_backward(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((2, 2)), 1),
+                 lambda: K.output_delta_rows(z, a, np.zeros((4, 2)), np.zeros((4, 3)), 5, 1),
+                 lambda: K.sgd(np.zeros(5)[::2], np.zeros(3), 0.1, 0.0)]:
+        with pytest.raises(ValueError):
+            call()
+    K.sgd(p, np.ones(5), 0.5, 0.0)
+    np.testing.assert_array_equal(p, -0.5)  # p -= lr * g, in place
