@@ -279,10 +279,16 @@ def test_the_elementwise_kernels_refuse_arrays_that_do_not_fit():
     K.adam(p, g, np.zeros(5), np.zeros(5), 0.0, 0.9, 0.1, 0.999, 0.001, 0.01, 1e-8)
     for call in [lambda: K.sgd(p, np.zeros(4), 0.1, 0.0), lambda: K.momentum(p, g, np.zeros(6), 0.1, 0.0, 0.9, False),
                  lambda: K.adam(p, g, np.zeros(5, np.float32), np.zeros(5), 0.0, 0.9, 0.1, 0.999, 0.001, 0.01, 1e-8),
-                 lambda: K.act_backward(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((2, 2)), 1),
-                 lambda: K.output_delta_rows(z, a, np.zeros((4, 2)), np.zeros((4, 3)), 5, 1),
+                 lambda: K.act_backward(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((2, 2)), np.zeros(2), 1),
+                 lambda: K.act_backward(np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(3), 1),
+                 lambda: K.output_delta_rows(z, a, np.zeros((4, 2)), np.zeros((4, 3)), np.zeros(3), 5, 1),
+                 lambda: K.output_delta_rows(z, a, np.zeros((4, 3)), np.zeros((4, 3)), np.zeros(4), 5, 1),
                  lambda: K.sgd(np.zeros(5)[::2], np.zeros(3), 0.1, 0.0)]:
         with pytest.raises(ValueError):
             call()
     K.sgd(p, np.ones(5), 0.5, 0.0)
     np.testing.assert_array_equal(p, -0.5)  # p -= lr * g, in place
+    G, db = np.array([[1.0, -2.0], [3.0, 4.0]]), np.zeros(2)
+    K.act_backward(G, np.array([[1.0, 1.0], [-1.0, 1.0]]), np.zeros((2, 2)), db, fast.RELU)
+    np.testing.assert_array_equal(G, [[1, -2], [0, 4]])  # grad * f'(z) for relu, and its column sums
+    np.testing.assert_array_equal(db, [1, 2])

@@ -331,25 +331,38 @@ VECTOR_CLONES static void FN(bias_act)(real *restrict Z, const real *restrict b,
     }
 }
 
-/* D = the output delta of each row of a batch of m (as output_delta); sums += [loss, right,
- * squared error] of the rows as they are, before the step (running train metrics), when sums */
-static void FN(output_delta_rows)(const real *Z, const real *A, const real *Y, real *D, i64 m, i64 n, i64 act,
-                                  i64 loss, double *sums)
+/* db = delta.sum(0): the column sums of the m rows of n, added row after row as NumPy does */
+static inline void FN(column_sums)(const real *restrict D, i64 m, i64 n, real *restrict db)
+{
+    for (i64 j = 0; j < n; j++) db[j] = 0;
+    for (i64 i = 0; i < m; i++)
+        for (i64 j = 0; j < n; j++) db[j] += D[i * n + j];
+}
+
+/* D = the output delta of each row of a batch of m (as output_delta), db its column sums; sums +=
+ * [loss, right, squared error] of the rows as they are, before the step (running metrics), when sums */
+static void FN(output_delta_rows)(const real *Z, const real *A, const real *Y, real *D, real *db, i64 m, i64 n,
+                                  i64 act, i64 loss, double *sums)
 {
     Layer out = {0, n, 0, 0, act, 0, 0, 0};
     for (i64 i = 0; i < m; i++) {
         if (sums) FN(sample_sums)(&out, loss, Y + i * n, Z + i * n, A + i * n, sums);
         FN(output_delta)(&out, loss, Y + i * n, (real)m, Z + i * n, A + i * n, D + i * n);
     }
+    FN(column_sums)(D, m, n, db);
 }
 
-/* G *= f'(z) elementwise: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)), in place */
-VECTOR_CLONES static void FN(act_backward)(real *restrict G, const real *restrict Z, const real *restrict A, i64 count, i64 act)
+/* G *= f'(z) elementwise: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)), in place, over m rows of
+ * n; db its column sums */
+VECTOR_CLONES static void FN(act_backward)(real *restrict G, const real *restrict Z, const real *restrict A,
+                                           real *restrict db, i64 m, i64 n, i64 act)
 {
+    const i64 count = m * n;
     if (act == RELU)
         for (i64 r = 0; r < count; r++) G[r] = G[r] * (Z[r] > 0 ? (real)1 : (real)0);
     else
         for (i64 r = 0; r < count; r++) G[r] = G[r] * FN(act_df)(act, Z[r], A[r]);
+    FN(column_sums)(G, m, n, db);
 }
 
 /* SGD: p <- p - eta (g + l2 p), in place (l2 = 0: p <- p - eta g) */

@@ -360,54 +360,58 @@ done:
 
 static PyObject *py_output_delta_rows(PyObject *self, PyObject *args)
 {
-    PyObject *o[5] = {NULL};
+    PyObject *o[6] = {NULL};
     long act, loss;
-    if (!PyArg_ParseTuple(args, "OOOOll|O", &o[0], &o[1], &o[2], &o[3], &act, &loss, &o[4])) return NULL;
-    Arg a[5] = {0};
+    if (!PyArg_ParseTuple(args, "OOOOOll|O", &o[0], &o[1], &o[2], &o[3], &o[4], &act, &loss, &o[5])) return NULL;
+    Arg a[6] = {0};
     PyObject *ret = NULL;
-    static const char *names[4] = {"z", "a", "y", "delta"};
-    for (int i = 0; i < 4; i++)
-        if (get(o[i], &a[i], names[i], 2, 'r', i == 3) < 0) goto done;
-    const int summed = o[4] != NULL && o[4] != Py_None;
-    if (!reals(a, 4) || (summed && get(o[4], &a[4], "sums", 1, 'd', 1) < 0)) goto done;
+    static const char *names[5] = {"z", "a", "y", "delta", "db"};
+    for (int i = 0; i < 5; i++)
+        if (get(o[i], &a[i], names[i], i == 4 ? 1 : 2, 'r', i >= 3) < 0) goto done;
+    const int summed = o[5] != NULL && o[5] != Py_None;
+    if (!reals(a, 5) || (summed && get(o[5], &a[5], "sums", 1, 'd', 1) < 0)) goto done;
     i64 m = dim(&a[0], 0), n = dim(&a[0], 1);
     for (int i = 1; i < 4; i++)
         if (dim(&a[i], 0) != m || dim(&a[i], 1) != n) FAIL("a, y and delta must match z (m, n)");
-    if (summed && dim(&a[4], 0) != 3) FAIL("sums must hold 3 numbers");
+    if (dim(&a[4], 0) != n) FAIL("db must hold one number a column of z");
+    if (summed && dim(&a[5], 0) != 3) FAIL("sums must hold 3 numbers");
     if (act < IDENTITY || act > SOFTMAX || loss < SQUARED_ERROR || loss > BINARY_CROSS_ENTROPY)
         FAIL("unknown activation or loss code");
-    double *sums = summed ? a[4].view.buf : NULL;
+    double *sums = summed ? a[5].view.buf : NULL;
     Py_BEGIN_ALLOW_THREADS
     if (a[0].view.itemsize == 8)
-        output_delta_rows_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, act, loss, sums);
+        output_delta_rows_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, a[4].view.buf, m, n, act, loss, sums);
     else
-        output_delta_rows_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, act, loss, sums);
+        output_delta_rows_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, a[4].view.buf, m, n, act, loss, sums);
     Py_END_ALLOW_THREADS
     ret = Py_NewRef(Py_None);
 done:
-    release(a, 5);
+    release(a, 6);
     return ret;
 }
 
 static PyObject *py_act_backward(PyObject *self, PyObject *args)
 {
-    PyObject *o[3];
+    PyObject *o[4];
     long act;
-    if (!PyArg_ParseTuple(args, "OOOl", &o[0], &o[1], &o[2], &act)) return NULL;
-    Arg a[3] = {0};
+    if (!PyArg_ParseTuple(args, "OOOOl", &o[0], &o[1], &o[2], &o[3], &act)) return NULL;
+    Arg a[4] = {0};
     PyObject *ret = NULL;
     if (get(o[0], &a[0], "grad", 2, 'r', 1) < 0 || get(o[1], &a[1], "z", 2, 'r', 0) < 0 || get(o[2], &a[2], "a", 2, 'r', 0) < 0
-        || !reals(a, 3))
+        || get(o[3], &a[3], "db", 1, 'r', 1) < 0 || !reals(a, 4))
         goto done;
-    if (count(&a[1]) != count(&a[0]) || count(&a[2]) != count(&a[0])) FAIL("z and a must have grad's size");
+    i64 m = dim(&a[0], 0), n = dim(&a[0], 1);
+    for (int i = 1; i < 3; i++)
+        if (dim(&a[i], 0) != m || dim(&a[i], 1) != n) FAIL("z and a must match grad (m, n)");
+    if (dim(&a[3], 0) != n) FAIL("db must hold one number a column of grad");
     if (act < IDENTITY || act >= SOFTMAX) FAIL("act_backward runs elementwise activations only");
     Py_BEGIN_ALLOW_THREADS
-    if (a[0].view.itemsize == 8) act_backward_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, count(&a[0]), act);
-    else act_backward_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, count(&a[0]), act);
+    if (a[0].view.itemsize == 8) act_backward_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, act);
+    else act_backward_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, act);
     Py_END_ALLOW_THREADS
     ret = Py_NewRef(Py_None);
 done:
-    release(a, 3);
+    release(a, 4);
     return ret;
 }
 
@@ -493,8 +497,10 @@ static PyMethodDef methods[] = {
      "adam(param, grad, m, s, l2, b1, 1 - b1, b2, 1 - b2, eta_t, eps_t): one Adam step, in place (1-d views)."},
     {"bias_act", py_bias_act, METH_VARARGS, "bias_act(z, b, a, act): z += b, a = f(z), in place (one pass)."},
     {"output_delta_rows", py_output_delta_rows, METH_VARARGS,
-     "output_delta_rows(z, a, y, delta, act, loss, sums=None): the output delta of a batch, and its running sums."},
-    {"act_backward", py_act_backward, METH_VARARGS, "act_backward(grad, z, a, act): grad *= f'(z), in place."},
+     "output_delta_rows(z, a, y, delta, db, act, loss, sums=None): the output delta of a batch, its column sums\n"
+     "and its running sums."},
+    {"act_backward", py_act_backward, METH_VARARGS,
+     "act_backward(grad, z, a, db, act): grad *= f'(z) in place, db = its column sums."},
     {"sgd", py_sgd, METH_VARARGS, "sgd(param, grad, lr, l2): param -= lr * (grad + l2 * param), in place (1-d views)."},
     {"train", py_train, METH_VARARGS,
      "train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, results, status,\n"

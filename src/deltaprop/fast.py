@@ -182,61 +182,63 @@ class Batched:
     """
 
     def __init__(self, net, loss, batch_size):
-        dt, batch = net.dtype, int(batch_size)
-        self.net, self.loss = net, LOSS_CODES[loss.name]
-        self.codes = [ACTIVATION_CODES[layer.activation.name] for layer in net.layers]
-        self.Z, self.A, self.D = ([np.empty((batch, layer.n_out), dt) for layer in net.layers] for _ in range(3))
+        from . import _kernels
+        dt, self.batch, self.K = net.dtype, int(batch_size), _kernels
+        self.loss, layers = LOSS_CODES[loss.name], net.layers
+        self.codes = [ACTIVATION_CODES[layer.activation.name] for layer in layers]
+        self.W, self.b = [layer.W for layer in layers], [layer.b for layer in layers]
+        self.f_layout = [W.flags.f_contiguous for W in self.W]
+        self.dW = [np.empty_like(W) for W in self.W]  # in W's own memory layout
+        self.db = [np.empty_like(b) for b in self.b]
+        self.buffers = {self.batch: tuple([np.empty((self.batch, layer.n_out), dt) for layer in layers] for _ in range(3))}
         self.sums = np.zeros(3)
+        # (parameter, gradient, takes l2) as 1-d views, in the order of Network.params_and_grads,
+        # which the optimizer's state follows
+        self.params = [(p, p.ravel(order="K"), g.ravel(order="K"), is_W)
+                       for layer, W, b, dW, db in zip(layers, self.W, self.b, self.dW, self.db)
+                       for p, g, is_W, name in ((W, dW, True, "W"), (b, db, False, "b")) if name not in layer.frozen]
 
     def step(self, X, Y, opt, l2, sums=None):
         """Train on the batch (X, Y) with the optimizer ``opt``; add the batch's loss, rows right and
         squared errors to ``sums``, if given."""
-        from . import _kernels as K
-        n, layers = len(X), self.net.layers
+        K, n = self.K, len(X)
+        if n not in self.buffers:  # a last, shorter batch: views of the first rows
+            self.buffers[n] = tuple([buf[:n] for buf in bufs] for bufs in self.buffers[self.batch])
+        Z, A, D = self.buffers[n]
         a = X
-        for layer, z, out, code in zip(layers, self.Z, self.A, self.codes):
-            z, out = z[:n], out[:n]
-            np.matmul(a, layer.W.T, out=z)
-            K.bias_act(z, layer.b, out, code)
-            a = out
+        for l, W in enumerate(self.W):
+            np.matmul(a, W.T, out=Z[l])
+            K.bias_act(Z[l], self.b[l], A[l], self.codes[l])
+            a = A[l]
         if sums is not None:
             self.sums[:] = 0
-        delta = self.D[-1][:n]
-        K.output_delta_rows(self.Z[-1][:n], a, Y, delta, self.codes[-1], self.loss, None if sums is None else self.sums)
-        grads = {}
-        for l in range(len(layers) - 1, -1, -1):
-            layer = layers[l]
-            a_prev = X if l == 0 else self.A[l - 1][:n]
-            dW = (a_prev.T @ delta).T if layer.W.flags.f_contiguous else delta.T @ a_prev
-            grads[l] = dW, delta.sum(axis=0)
+        K.output_delta_rows(Z[-1], a, Y, D[-1], self.db[-1], self.codes[-1], self.loss, None if sums is None else self.sums)
+        for l in range(len(self.W) - 1, -1, -1):
+            a_prev = X if l == 0 else A[l - 1]
+            if self.f_layout[l]:
+                np.matmul(a_prev.T, D[l], out=self.dW[l].T)
+            else:
+                np.matmul(D[l].T, a_prev, out=self.dW[l])
             if l > 0:
-                below = self.D[l - 1][:n]
-                np.matmul(delta, layer.W, out=below)
-                K.act_backward(below, self.Z[l - 1][:n], self.A[l - 1][:n], self.codes[l - 1])
-                delta = below
-        pairs = []  # in the order of Network.params_and_grads, which the optimizer's state follows
-        for l, layer in enumerate(layers):
-            if "W" not in layer.frozen:
-                pairs.append((layer.W, grads[l][0], l2))
-            if "b" not in layer.frozen:
-                pairs.append((layer.b, grads[l][1], 0.0))
-        _update(K, opt, pairs)
+                np.matmul(D[l], self.W[l], out=D[l - 1])
+                K.act_backward(D[l - 1], Z[l - 1], A[l - 1], self.db[l - 1], self.codes[l - 1])
+        _update(K, opt, [(p, flat, g, l2 if is_W else 0.0) for p, flat, g, is_W in self.params])
         if sums is not None:
             for i in range(3):
                 sums[i] += float(self.sums[i])
 
 
-def _update(K, opt, pairs):
-    """opt.step on [(param, dC/dparam without l2, l2), ...], each parameter's update in one C pass."""
-    if opt.state is None or len(opt.state) != len(pairs):
-        opt.state = [opt.init_state(p) for p, _, _ in pairs]
+def _update(K, opt, params):
+    """opt.step on [(param, its 1-d view, dC/dparam without l2 as a 1-d view, l2), ...], each
+    parameter's update in one C pass; the optimizer's state is what opt.step would keep."""
+    if opt.state is None or len(opt.state) != len(params):
+        opt.state = [opt.init_state(p) for p, _, _, _ in params]
     opt.t += 1
     name, lr = type(opt).__name__, opt.learning_rate
     if name == "Adam":
         eta_t = lr * math.sqrt(1 - opt.beta2 ** opt.t) / (1 - opt.beta1 ** opt.t)
         eps_t = opt.epsilon * math.sqrt(1 - opt.beta2 ** opt.t)
-    for (p, g, l2), state in zip(pairs, opt.state):
-        p, g = p.ravel(order="K"), g.ravel(order="K")  # state arrays share p's layout (zeros_like)
+    for (_, p, g, l2), state in zip(params, opt.state):  # the state arrays share the param's layout
         if name == "SGD":
             K.sgd(p, g, lr, l2)
         elif name == "Adam":
