@@ -68,7 +68,7 @@ def times(fn, repeat=5, warmup=1, clock=time.perf_counter):
     return out
 
 
-def interleaved(fns, repeat=5, warmup=1, clock=time.perf_counter, settle=0.25):
+def interleaved(fns, repeat=5, warmup=1, clock=time.perf_counter, settle=1.0):
     """{name: [seconds, ...]}: the calls take turns, so a change in the machine's load hits all alike.
 
     Each round starts one program later than the one before (no program always runs right after
