@@ -1,4 +1,7 @@
 """The compiled engine (deltaprop.fast) gives the NumPy engine's numbers, and falls back cleanly."""
+import shutil
+import sysconfig
+
 import numpy as np
 import pytest
 
@@ -158,13 +161,12 @@ def test_running_train_metrics_are_the_batches_as_trained():
                      optimizer=dp.SGD(0.1), loss="cross_entropy", seed=4, train_metrics="running"))
 
 
+C_COMPILER = (sysconfig.get_config_var("CC") or "cc").split()[0]
+
+
+@pytest.mark.skipif(shutil.which(C_COMPILER) is None, reason=f"no C compiler ({C_COMPILER}) on this machine")
 def test_the_extension_is_built_where_a_c_compiler_is():
     """pip install builds deltaprop._kernels; a build that failed quietly must not pass unnoticed."""
-    import shutil
-    import sysconfig
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(cc) is None:
-        pytest.skip(f"no C compiler ({cc}) on this machine")
     assert fast.AVAILABLE, "deltaprop._kernels was not built although a C compiler is installed"
 
 

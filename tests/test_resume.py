@@ -60,9 +60,8 @@ def test_ctrl_c_mid_epoch_then_resume_gives_the_same_weights(data, tmp_path, opt
     assert history["val_loss"] == ref_history["val_loss"] and history.epoch == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.skipif(not fast.AVAILABLE, reason="the C extension was not built")
 def test_ctrl_c_in_the_compiled_engine_stops_at_the_epoch_end(data, tmp_path):
-    if not fast.AVAILABLE:
-        pytest.skip("the C extension was not built")
     X, y = data
     settings = dict(SETTINGS, batch_size=1, loss="squared_error", epochs=6)
     reference = dp.Network([5, 4, 3], seed=2)
