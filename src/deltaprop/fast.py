@@ -110,12 +110,8 @@ def views(p, layers):
 
 
 class Trainer:
-    """training.fit's epochs for one network, in the compiled kernel (K = 1).
-
-    :meth:`epoch` runs one epoch a call; :meth:`epochs` runs several in one call, when nothing needs
-    the network between them (no callbacks, no learning-rate schedule), keeping the weights of the
-    best epoch as fit does.
-    """
+    """training.fit's epochs for one network, in the compiled kernel (K = 1): :meth:`epochs` runs
+    one or several epochs a call, keeping the weights of the best epoch as fit does."""
 
     def __init__(self, net, loss, batch_size, X, Y, validation_data, running=False):
         self.spec, P, self.width = layout(net.layers)
@@ -156,12 +152,6 @@ class Trainer:
             return int(self.status[0]), results[0], None
         v = views(best[0], self.layers)
         return int(self.status[0]), results[0], [a.copy() for a in v[0::2] + v[1::2]]
-
-    def epoch(self, order, lr, l2):
-        """One epoch in ``order`` (None: as stored); returns (status, [7 sums]) and updates the network."""
-        orders = np.arange(len(self.data[0][0]))[None] if order is None else order[None]
-        status, sums, _ = self.epochs(orders, lr, l2)
-        return status, sums[0]
 
 
 class Batched:

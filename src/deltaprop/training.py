@@ -304,8 +304,8 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         while epoch < state.epochs:
             if lr_schedule is not None:
                 state.optimizer.learning_rate = float(lr_schedule(epoch, lr0))
-            span = _span(state, callbacks, lr_schedule, epoch)
-            if span > 1:  # several epochs in one call of the compiled kernel
+            if state.compiled is not None and not state.skip:  # (a resumed mid-epoch start runs in NumPy)
+                span = _span(state, callbacks, lr_schedule, epoch)
                 done, best, error = _compiled_epochs(state, epoch, span, X, Y, l2, task, validation_data, shuffle,
                                                      monitor, best_score)
             else:
@@ -340,27 +340,23 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
 
 
 def _epoch(state, epoch, X, Y, loss, l2, batch_size, shuffle, validation_data, task):
-    """Train one epoch (compiled or NumPy engine), record and return its logs."""
+    """Train one epoch step by step (the NumPy engine, or Batched's steps), record and return its logs."""
     state.epoch, state.in_epoch, state.epoch_rng = epoch, True, state.rng.bit_generator.state
     t0 = time.perf_counter()
-    if state.compiled is not None and not state.skip:  # a resumed mid-epoch start runs in NumPy
-        logs = _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0)
-    else:
-        with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
-            sums = _run_epoch(state.net, state.optimizer, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
-        logs = _epoch_logs(state.net, loss, X, Y, l2, task, validation_data, state.optimizer,
-                           time.perf_counter() - t0, sums)
+    with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
+        sums = _run_epoch(state.net, state.optimizer, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
+    logs = _epoch_logs(state.net, loss, X, Y, l2, task, validation_data, state.optimizer,
+                       time.perf_counter() - t0, sums)
     state.in_epoch, state.skip = False, 0
     state.history.append(epoch + 1, logs)
     return logs
 
 
 def _span(state, callbacks, lr_schedule, epoch):
-    """How many epochs the next call trains: one, unless the compiled engine can run several back to
-    back because nothing needs the network between them (no callbacks but the progress bar, no
-    learning-rate schedule); then as many as take about 50 ms, so Ctrl-C and the bar stay prompt."""
-    if state.compiled is None or state.skip or lr_schedule is not None or not state.history.epoch \
-            or any(type(cb) is not ProgressBar for cb in callbacks):
+    """How many epochs the next call of the compiled kernel trains: one, unless nothing needs the
+    network between epochs (no callbacks but the progress bar, no learning-rate schedule); then as
+    many as take about 50 ms, so Ctrl-C and the bar stay prompt."""
+    if lr_schedule is not None or not state.history.epoch or any(type(cb) is not ProgressBar for cb in callbacks):
         return 1
     per_epoch = max(state.history.history["time"][-1], 1e-6)
     return max(1, min(state.epochs - epoch, int(0.05 / per_epoch)))
@@ -416,20 +412,15 @@ def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
         Yb = Y[idx]
         if state.batched is not None:  # the same step, its elementwise passes fused in C
             state.batched.step(X[idx], Yb, opt, l2, sums)
-            state.batch = i + 1
-            if state.interrupt:
-                raise TrainingInterrupted()
-            if i % 64 == 63:
-                _check_weights(net)
-            continue
-        A = net._forward(X[idx])
-        if sums is not None:  # this batch's loss and metrics, before its step
-            trained.append((net.layers[-1].z, A, Yb))
-            if len(trained) * len(Yb) >= SCORE_ROWS:
-                _add_batch_sums(sums, net, loss, trained, state.task)
-                trained.clear()
-        net._backward(Yb, loss, l2)
-        opt.step(net.params_and_grads())
+        else:
+            A = net._forward(X[idx])
+            if sums is not None:  # this batch's loss and metrics, before its step
+                trained.append((net.layers[-1].z, A, Yb))
+                if len(trained) * len(Yb) >= SCORE_ROWS:
+                    _add_batch_sums(sums, net, loss, trained, state.task)
+                    trained.clear()
+            net._backward(Yb, loss, l2)
+            opt.step(net.params_and_grads())
         state.batch = i + 1
         if state.interrupt:  # Ctrl-C: stop here, between two whole steps
             raise TrainingInterrupted()
@@ -439,23 +430,6 @@ def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     if trained:
         _add_batch_sums(sums, net, loss, trained, state.task)
     return sums
-
-
-def _compiled_epoch(state, X, Y, l2, task, validation_data, shuffle, t0):
-    """The epoch and logs of _run_epoch + _epoch_logs, from the compiled kernel (and its evaluation)."""
-    net, opt = state.net, state.optimizer
-    order = state.rng.permutation(len(X)) if shuffle else None  # the same draws as _batches
-    exploded, sums = state.compiled.epoch(order, opt.learning_rate, l2)
-    if exploded:
-        _check_weights(net)  # raises TrainingDiverged with the NumPy engine's message
-    seconds = time.perf_counter() - t0
-    logs = _logs_from_sums(net, sums[:3], Y, l2, task)
-    if validation_data is not None:
-        logs.update({f"val_{k}": v for k, v in _logs_from_sums(net, sums[3:6], validation_data[1], l2, task).items()})
-    logs["lr"], logs["time"] = opt.learning_rate, seconds
-    if not math.isfinite(logs["loss"]):
-        raise TrainingDiverged(f"the training loss became {logs['loss']}")
-    return logs
 
 
 def _logs_from_sums(net, sums, Y, l2, task, squared_weights=None):
