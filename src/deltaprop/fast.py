@@ -76,6 +76,8 @@ def unsupported(net, loss, optimizer, batched=False):
         return f"it runs {runs}; received optimizer {type(optimizer).__name__}"
     if loss.name not in LOSS_CODES:
         return f"loss {loss.name!r} has no compiled form"
+    if batched and not all(a.flags.c_contiguous or a.flags.f_contiguous for layer in net.layers for a in (layer.W, layer.b)):
+        return "its weights are not contiguous in memory (updates run on 1-d views of them)"
     acts = net.activations
     if any(a not in ACTIVATION_CODES for a in acts) or "softmax" in acts[:-1]:
         return f"activations {acts} have no compiled form (softmax only as the output)"
@@ -182,8 +184,8 @@ class Batched:
         self.db = [np.empty_like(b) for b in self.b]
         self.buffers = {self.batch: tuple([np.empty((self.batch, layer.n_out), dt) for layer in layers] for _ in range(3))}
         self.sums = np.zeros(3)
-        # (parameter, gradient, takes l2) as 1-d views, in the order of Network.params_and_grads,
-        # which the optimizer's state follows
+        # (parameter, its 1-d view, the gradient's 1-d view, takes l2), in the order of
+        # Network.params_and_grads, which the optimizer's state follows
         self.params = [(p, p.ravel(order="K"), g.ravel(order="K"), is_W)
                        for layer, W, b, dW, db in zip(layers, self.W, self.b, self.dW, self.db)
                        for p, g, is_W, name in ((W, dW, True, "W"), (b, db, False, "b")) if name not in layer.frozen]
