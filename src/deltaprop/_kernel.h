@@ -232,23 +232,17 @@ static inline void FN(sample_sums)(const Layer *out, i64 loss, const real *restr
     sums[0] += c; sums[1] += (double)right; sums[2] += e2;
 }
 
-/* out = [sum of per-sample losses, number classified right, sum of squared errors] over the rows */
-static void FN(evaluate)(const real *p, const Layer *net, i64 L, i64 loss, const real *X, const real *Y,
-                         i64 m, i64 n0, i64 nL, real *Z, real *A, double *out)
-{
-    out[0] = out[1] = out[2] = 0;
-    for (i64 r = 0; r < m; r++) {
-        FN(forward)(p, net, L, X + r * n0, Z, A);
-        FN(sample_sums)(&net[L - 1], loss, Y + r * nL, Z, A, out);
-    }
-}
+/* out = [sum of per-sample losses, number classified right, sum of squared errors] over the rows
+ * (below, with the side-by-side helpers: it takes the rows eight at a time) */
+VECTOR_CLONES static void FN(evaluate)(const real *p, const Layer *net, i64 L, i64 loss, const real *X,
+                                       const real *Y, i64 m, i64 n0, i64 nL, real *scratch, i64 width, double *out);
 
 /* Epochs of mini-batch SGD for K networks of one shape, each evaluated after every epoch (see fast.train). */
 static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
                       const real *X, const real *Y, i64 m, i64 n0, i64 nL, const i64 *orders, i64 E, i64 K,
                       i64 batch, const double *lrs, double l2, const real *Xv, const real *Yv, i64 mv,
                       real *g, real *Z, real *A, real *D, i64 width, double *results, i64 *status, int running,
-                      real *best, double *best_score, i64 monitor)
+                      real *best, double *best_score, i64 monitor, real *rows)
 {
     const Layer *out = &net[L - 1];
     for (i64 e = 0; e < E; e++) {
@@ -288,8 +282,8 @@ static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
             }
             if (!bad) bad = FN(exploded)(p, net, L);
             if (bad) { status[k] = (e + 1) * 1000 + bad; continue; }
-            if (!running) FN(evaluate)(p, net, L, loss, x, y, m, n0, nL, Z, A, res);
-            if (mv) FN(evaluate)(p, net, L, loss, Xv + k * mv * n0, Yv + k * mv * nL, mv, n0, nL, Z, A, res + 3);
+            if (!running) FN(evaluate)(p, net, L, loss, x, y, m, n0, nL, rows, width, res);
+            if (mv) FN(evaluate)(p, net, L, loss, Xv + k * mv * n0, Yv + k * mv * nL, mv, n0, nL, rows, width, res + 3);
             res[6] = FN(squared_weights)(p, net, L);
             /* the logged loss, as training._logs_from_sums: a non-finite one stops this network */
             double penalty = l2 != 0 ? 0.5 * l2 * res[6] : 0.0;
@@ -520,7 +514,7 @@ static ALWAYS_INLINE void FN(sample_sums_k)(const Layer *out, i64 loss, const re
     for (i64 j = 0; j < n; j++) {
         const real *a = A + (out->u0 + j) * KB, *z = Z + (out->u0 + j) * KB, *y = Yb + j * KB;
         for (int k = 0; k < KB; k++) e2[k] += ((double)a[k] - y[k]) * ((double)a[k] - y[k]);
-        if (loss != SQUARED_ERROR)
+        if (loss != SQUARED_ERROR && out->act != SOFTMAX)
             for (int k = 0; k < KB; k++) {
                 c[k] -= y[k] * FN(log_sigmoid)(z[k]);
                 if (loss == BINARY_CROSS_ENTROPY) c[k] -= (1 - y[k]) * FN(log_sigmoid)(-z[k]);
@@ -530,6 +524,18 @@ static ALWAYS_INLINE void FN(sample_sums_k)(const Layer *out, i64 loss, const re
             if (y[k] > top_y[k]) { top_y[k] = y[k]; best_y[k] = (int)j; }
         }
     }
+    if (loss != SQUARED_ERROR && out->act == SOFTMAX)
+        for (int k = 0; k < KB; k++) {     /* log a = (z - max z) - log sum exp(z - max z), as sample_sums */
+            real top = Z[out->u0 * KB + k], se = 0;
+            for (i64 j = 1; j < n; j++) top = Z[(out->u0 + j) * KB + k] > top ? Z[(out->u0 + j) * KB + k] : top;
+            for (i64 j = 0; j < n; j++) se += EXP(Z[(out->u0 + j) * KB + k] - top);
+            const real lse = LOG(se);
+            for (i64 j = 0; j < n; j++) {
+                const real y = Yb[j * KB + k];
+                c[k] -= y * (double)((Z[(out->u0 + j) * KB + k] - top) - lse);
+                if (loss == BINARY_CROSS_ENTROPY) c[k] -= (1 - y) * (double)LOG1P(-A[(out->u0 + j) * KB + k]);
+            }
+        }
     for (int k = 0; k < KB; k++) {
         const real a0 = A[out->u0 * KB + k], y0 = Yb[k];
         sums[0][k] += loss == SQUARED_ERROR ? 0.5 * e2[k] : c[k];
@@ -544,6 +550,64 @@ static ALWAYS_INLINE void FN(gather_out)(const Layer *out, const real *Z, const 
     for (i64 j = 0; j < out->n_out; j++) {
         zk[out->u0 + j] = Z[(out->u0 + j) * KB + k];
         ak[out->u0 + j] = A[(out->u0 + j) * KB + k];
+    }
+}
+
+/* forward of KB rows at once through one network: the lanes are rows, the weights are shared;
+ * each unit of each row adds its terms in the order of forward() */
+static ALWAYS_INLINE void FN(forward_rows)(const real *restrict p, const Layer *net, i64 L, real *restrict Z,
+                                           real *restrict A)
+{
+    for (i64 l = 0; l < L; l++) {
+        const Layer s = net[l];
+        for (i64 j = 0; j < s.n_out; j++) {
+            real acc[KB], *z = Z + (s.u0 + j) * KB, *a = A + (s.u0 + j) * KB;
+            const real *w = p + s.w + j * s.n_in, b = p[s.b + j];
+            for (int k = 0; k < KB; k++) acc[k] = 0;
+            for (i64 q = 0; q < s.n_in; q++) {
+                const real *a_prev = A + (s.a0 + q) * KB;
+                for (int k = 0; k < KB; k++) acc[k] += a_prev[k] * w[q];            /* z_j = sum_k w_jk a_k ... */
+            }
+            for (int k = 0; k < KB; k++) z[k] = acc[k] + b;                         /* ... + b_j */
+            if (s.act == SIGMOID)
+                for (int k = 0; k < KB; k++) a[k] = FN(sigmoid_v)(z[k]);
+            else if (s.act != SOFTMAX)
+                for (int k = 0; k < KB; k++) a[k] = FN(act_f)(s.act, z[k]);
+        }
+        if (s.act == SOFTMAX) {                  /* shifted by each row's max, as activations._softmax */
+            real top[KB], total[KB];
+            for (int k = 0; k < KB; k++) { top[k] = Z[s.u0 * KB + k]; total[k] = 0; }
+            for (i64 j = 1; j < s.n_out; j++)
+                for (int k = 0; k < KB; k++) top[k] = Z[(s.u0 + j) * KB + k] > top[k] ? Z[(s.u0 + j) * KB + k] : top[k];
+            for (i64 j = 0; j < s.n_out; j++)
+                for (int k = 0; k < KB; k++) {
+                    A[(s.u0 + j) * KB + k] = VEXP(Z[(s.u0 + j) * KB + k] - top[k]);
+                    total[k] += A[(s.u0 + j) * KB + k];
+                }
+            for (i64 j = 0; j < s.n_out; j++)
+                for (int k = 0; k < KB; k++) A[(s.u0 + j) * KB + k] /= total[k];
+        }
+    }
+}
+
+VECTOR_CLONES static void FN(evaluate)(const real *p, const Layer *net, i64 L, i64 loss, const real *X,
+                                       const real *Y, i64 m, i64 n0, i64 nL, real *scratch, i64 width, double *out)
+{
+    real *Z = scratch, *A = Z + width * KB, *Yb = A + width * KB;
+    double sums[3][KB];
+    out[0] = out[1] = out[2] = 0;
+    for (i64 r0 = 0; r0 < m; r0 += KB) {
+        const int kn = m - r0 < KB ? (int)(m - r0) : KB;
+        for (int k = 0; k < KB; k++) {          /* row r0 + k in lane k (the last row again in spare lanes) */
+            const i64 r = r0 + (k < kn ? k : kn - 1);
+            for (i64 q = 0; q < n0; q++) A[q * KB + k] = X[r * n0 + q];
+            for (i64 j = 0; j < nL; j++) Yb[j * KB + k] = Y[r * nL + j];
+            sums[0][k] = sums[1][k] = sums[2][k] = 0;
+        }
+        FN(forward_rows)(p, net, L, Z, A);
+        FN(sample_sums_k)(&net[L - 1], loss, Yb, Z, A, sums);
+        for (int k = 0; k < kn; k++)            /* row by row, in order, as one row at a time would */
+            for (int i = 0; i < 3; i++) out[i] += sums[i][k];
     }
 }
 

@@ -197,6 +197,7 @@ static PyObject *py_train(PyObject *self, PyObject *args)
     Arg a[N] = {0};
     PyObject *ret = NULL;
     Layer *net = NULL;
+    void *rows = NULL;                 /* scratch for evaluating KB rows at once */
     static const char *names[N] = {"theta", "spec", "X", "Y", "orders", "lrs", "Xv", "Yv", "g", "Z", "A", "D",
                                    "results", "status", "best", "best_score"};
     static const int ndims[N] = {2, 2, 3, 3, 3, 2, 3, 3, 1, 2, 2, 2, 3, 1, 2, 1};
@@ -231,23 +232,25 @@ static PyObject *py_train(PyObject *self, PyObject *args)
     const i64 *orders = a[ORDERS].view.buf;
     for (i64 r = 0; r < K * E * m; r++)
         if (orders[r] < 0 || orders[r] >= m) FAIL("orders must hold row numbers 0..%lld", (long long)(m - 1));
+    if (!(rows = calloc((size_t)(2 * width + nL) * KB, a[THETA].view.itemsize))) { PyErr_NoMemory(); goto done; }
     if (a[THETA].view.itemsize == 8) {
         Py_BEGIN_ALLOW_THREADS
         train_d(a[THETA].view.buf, net, L, P, loss, a[X].view.buf, a[Y].view.buf, m, n0, nL, orders, E, K, batch,
                 a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, a[G].view.buf, a[Z].view.buf, a[A].view.buf,
                 a[D].view.buf, width, a[RESULTS].view.buf, a[STATUS].view.buf, running,
-                tracked ? a[BEST].view.buf : NULL, tracked ? a[BEST_SCORE].view.buf : NULL, monitor);
+                tracked ? a[BEST].view.buf : NULL, tracked ? a[BEST_SCORE].view.buf : NULL, monitor, rows);
         Py_END_ALLOW_THREADS
     } else {
         Py_BEGIN_ALLOW_THREADS
         train_f(a[THETA].view.buf, net, L, P, loss, a[X].view.buf, a[Y].view.buf, m, n0, nL, orders, E, K, batch,
                 a[LRS].view.buf, l2, a[XV].view.buf, a[YV].view.buf, mv, a[G].view.buf, a[Z].view.buf, a[A].view.buf,
                 a[D].view.buf, width, a[RESULTS].view.buf, a[STATUS].view.buf, running,
-                tracked ? a[BEST].view.buf : NULL, tracked ? a[BEST_SCORE].view.buf : NULL, monitor);
+                tracked ? a[BEST].view.buf : NULL, tracked ? a[BEST_SCORE].view.buf : NULL, monitor, rows);
         Py_END_ALLOW_THREADS
     }
     ret = Py_NewRef(Py_None);
 done:
+    free(rows);
     free(net);
     release(a, N);
     return ret;
