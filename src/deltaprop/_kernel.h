@@ -403,24 +403,40 @@ VECTOR_CLONES static void FN(adam)(real *restrict P, const real *restrict G, rea
  * network still sees exactly its own sequence of operations. lane[kk] is the network of lane kk;
  * when K is not a multiple of KB the last lanes repeat the block's last network, and only the first
  * kn lanes' results are kept. */
-static ALWAYS_INLINE void FN(forward_k)(const real *restrict tb, const Layer *net, i64 L, real *restrict Z,
-                                        real *restrict A)
+/* forward of KB lanes at once: lane k's parameter r is params[r * ws + k * ls], so (ws, ls) =
+ * (KB, 1) runs KB networks (one a lane, tb) and (1, 0) runs KB rows through one network (p);
+ * each unit of each lane adds its terms in the order of forward() */
+static ALWAYS_INLINE void FN(forward_lanes)(const real *restrict params, i64 ws, i64 ls, const Layer *net, i64 L,
+                                            real *restrict Z, real *restrict A)
 {
     for (i64 l = 0; l < L; l++) {
         const Layer s = net[l];
         for (i64 j = 0; j < s.n_out; j++) {
             real acc[KB], *z = Z + (s.u0 + j) * KB, *a = A + (s.u0 + j) * KB;
-            const real *b = tb + (s.b + j) * KB;
+            const real *b = params + (s.b + j) * ws;
             for (int k = 0; k < KB; k++) acc[k] = 0;
             for (i64 q = 0; q < s.n_in; q++) {
-                const real *a_prev = A + (s.a0 + q) * KB, *w = tb + (s.w + j * s.n_in + q) * KB;
-                for (int k = 0; k < KB; k++) acc[k] += a_prev[k] * w[k];        /* z_j = sum_k w_jk a_k ... */
+                const real *a_prev = A + (s.a0 + q) * KB, *w = params + (s.w + j * s.n_in + q) * ws;
+                for (int k = 0; k < KB; k++) acc[k] += a_prev[k] * w[k * ls];      /* z_j = sum_k w_jk a_k ... */
             }
-            for (int k = 0; k < KB; k++) z[k] = acc[k] + b[k];                  /* ... + b_j */
+            for (int k = 0; k < KB; k++) z[k] = acc[k] + b[k * ls];                 /* ... + b_j */
             if (s.act == SIGMOID)
                 for (int k = 0; k < KB; k++) a[k] = FN(sigmoid_v)(z[k]);
-            else
+            else if (s.act != SOFTMAX)
                 for (int k = 0; k < KB; k++) a[k] = FN(act_f)(s.act, z[k]);
+        }
+        if (s.act == SOFTMAX) {                  /* shifted by each lane's max, as activations._softmax */
+            real top[KB], total[KB];
+            for (int k = 0; k < KB; k++) { top[k] = Z[s.u0 * KB + k]; total[k] = 0; }
+            for (i64 j = 1; j < s.n_out; j++)
+                for (int k = 0; k < KB; k++) top[k] = Z[(s.u0 + j) * KB + k] > top[k] ? Z[(s.u0 + j) * KB + k] : top[k];
+            for (i64 j = 0; j < s.n_out; j++)
+                for (int k = 0; k < KB; k++) {
+                    A[(s.u0 + j) * KB + k] = VEXP(Z[(s.u0 + j) * KB + k] - top[k]);
+                    total[k] += A[(s.u0 + j) * KB + k];
+                }
+            for (i64 j = 0; j < s.n_out; j++)
+                for (int k = 0; k < KB; k++) A[(s.u0 + j) * KB + k] /= total[k];
         }
     }
 }
@@ -553,43 +569,6 @@ static ALWAYS_INLINE void FN(gather_out)(const Layer *out, const real *Z, const 
     }
 }
 
-/* forward of KB rows at once through one network: the lanes are rows, the weights are shared;
- * each unit of each row adds its terms in the order of forward() */
-static ALWAYS_INLINE void FN(forward_rows)(const real *restrict p, const Layer *net, i64 L, real *restrict Z,
-                                           real *restrict A)
-{
-    for (i64 l = 0; l < L; l++) {
-        const Layer s = net[l];
-        for (i64 j = 0; j < s.n_out; j++) {
-            real acc[KB], *z = Z + (s.u0 + j) * KB, *a = A + (s.u0 + j) * KB;
-            const real *w = p + s.w + j * s.n_in, b = p[s.b + j];
-            for (int k = 0; k < KB; k++) acc[k] = 0;
-            for (i64 q = 0; q < s.n_in; q++) {
-                const real *a_prev = A + (s.a0 + q) * KB;
-                for (int k = 0; k < KB; k++) acc[k] += a_prev[k] * w[q];            /* z_j = sum_k w_jk a_k ... */
-            }
-            for (int k = 0; k < KB; k++) z[k] = acc[k] + b;                         /* ... + b_j */
-            if (s.act == SIGMOID)
-                for (int k = 0; k < KB; k++) a[k] = FN(sigmoid_v)(z[k]);
-            else if (s.act != SOFTMAX)
-                for (int k = 0; k < KB; k++) a[k] = FN(act_f)(s.act, z[k]);
-        }
-        if (s.act == SOFTMAX) {                  /* shifted by each row's max, as activations._softmax */
-            real top[KB], total[KB];
-            for (int k = 0; k < KB; k++) { top[k] = Z[s.u0 * KB + k]; total[k] = 0; }
-            for (i64 j = 1; j < s.n_out; j++)
-                for (int k = 0; k < KB; k++) top[k] = Z[(s.u0 + j) * KB + k] > top[k] ? Z[(s.u0 + j) * KB + k] : top[k];
-            for (i64 j = 0; j < s.n_out; j++)
-                for (int k = 0; k < KB; k++) {
-                    A[(s.u0 + j) * KB + k] = VEXP(Z[(s.u0 + j) * KB + k] - top[k]);
-                    total[k] += A[(s.u0 + j) * KB + k];
-                }
-            for (i64 j = 0; j < s.n_out; j++)
-                for (int k = 0; k < KB; k++) A[(s.u0 + j) * KB + k] /= total[k];
-        }
-    }
-}
-
 VECTOR_CLONES static void FN(evaluate)(const real *p, const Layer *net, i64 L, i64 loss, const real *X,
                                        const real *Y, i64 m, i64 n0, i64 nL, real *scratch, i64 width, double *out)
 {
@@ -604,7 +583,7 @@ VECTOR_CLONES static void FN(evaluate)(const real *p, const Layer *net, i64 L, i
             for (i64 j = 0; j < nL; j++) Yb[j * KB + k] = Y[r * nL + j];
             sums[0][k] = sums[1][k] = sums[2][k] = 0;
         }
-        FN(forward_rows)(p, net, L, Z, A);
+        FN(forward_lanes)(p, 1, 0, net, L, Z, A);
         FN(sample_sums_k)(&net[L - 1], loss, Yb, Z, A, sums);
         for (int k = 0; k < kn; k++)            /* row by row, in order, as one row at a time would */
             for (int i = 0; i < 3; i++) out[i] += sums[i][k];
@@ -622,7 +601,7 @@ static ALWAYS_INLINE void FN(evaluate_k)(const real *tb, const Layer *net, i64 L
             for (i64 q = 0; q < n0; q++) A[q * KB + k] = X[(lane[k] * m + r) * n0 + q];
             for (i64 j = 0; j < nL; j++) Yb[j * KB + k] = Y[(lane[k] * m + r) * nL + j];
         }
-        FN(forward_k)(tb, net, L, Z, A);
+        FN(forward_lanes)(tb, KB, 1, net, L, Z, A);
         FN(sample_sums_k)(&net[L - 1], loss, Yb, Z, A, sums);
     }
 }
@@ -659,7 +638,7 @@ VECTOR_CLONES static void FN(train_k)(real *th, const Layer *net, i64 L, i64 P, 
                     for (i64 q = 0; q < n0; q++) A[q * KB + k] = X[(lane[k] * m + row) * n0 + q];
                     for (i64 j = 0; j < nL; j++) Yb[j * KB + k] = Y[(lane[k] * m + row) * nL + j];
                 }
-                FN(forward_k)(tb, net, L, Z, A);
+                FN(forward_lanes)(tb, KB, 1, net, L, Z, A);
                 if (running) FN(sample_sums_k)(out, loss, Yb, Z, A, sums);
                 FN(output_delta_k)(out, loss, Yb, Z, A, D);
                 FN(backward_update_k)(tb, net, L, Z, A, D, lr, (real)l2);
