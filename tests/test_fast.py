@@ -294,3 +294,14 @@ def test_the_elementwise_kernels_refuse_arrays_that_do_not_fit():
     K.act_backward(G, np.array([[1.0, 1.0], [-1.0, 1.0]]), np.zeros((2, 2)), db, fast.RELU)
     np.testing.assert_array_equal(G, [[1, -2], [0, 4]])  # grad * f'(z) for relu, and its column sums
     np.testing.assert_array_equal(db, [1, 2])
+
+
+@compiled_only
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batched_takes_data_in_any_memory_layout(shuffle):
+    rng = np.random.default_rng(13)
+    X = np.asfortranarray(rng.normal(size=(300, 40)))
+    Y = np.asfortranarray(np.eye(4)[rng.integers(0, 4, 300)])
+    runs = both(lambda: dp.Network([40, 64, 4], output_activation="softmax", seed=0), X, Y, epochs=2, batch_size=100,
+                loss="cross_entropy", optimizer="adam", learning_rate=0.01, shuffle=shuffle, seed=1)
+    assert_same(runs)

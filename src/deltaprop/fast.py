@@ -193,7 +193,7 @@ class Batched:
     def step(self, X, Y, opt, l2, sums=None):
         """Train on the batch (X, Y) with the optimizer ``opt``; add the batch's loss, rows right and
         squared errors to ``sums``, if given."""
-        K, n = self.K, len(X)
+        K, n, Y = self.K, len(X), np.ascontiguousarray(Y)  # (a slice of a column-major Y is not)
         if n not in self.buffers:  # a last, shorter batch: views of the first rows
             self.buffers[n] = tuple([buf[:n] for buf in bufs] for bufs in self.buffers[self.batch])
         Z, A, D = self.buffers[n]
