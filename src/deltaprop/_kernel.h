@@ -179,20 +179,23 @@ static inline void FN(update)(real *restrict p, const Layer *net, i64 L, const r
     }
 }
 
-/* 0 while every |w| < DIVERGED (NaN counts as exploded); else the 1-based layer number. */
-static i64 FN(exploded)(const real *p, const Layer *net, i64 L)
+/* 0 while every |w| < DIVERGED (NaN counts as exploded); else the 1-based layer number. Parameter r
+ * is p[r * stride]: stride 1 for one network's vector, KB for a lane of a side-by-side block. */
+static i64 FN(exploded)(const real *p, i64 stride, const Layer *net, i64 L)
 {
     for (i64 l = 0; l < L; l++)
         for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
-            if (!(FABS(p[r]) < DIVERGED)) return l + 1;
+            if (!(FABS(p[r * stride]) < DIVERGED)) return l + 1;
     return 0;
 }
 
-static double FN(squared_weights)(const real *p, const Layer *net, i64 L)
+/* sum ||W||^2 over the layers (the L2 term of the logged loss); parameter r is p[r * stride] */
+static double FN(squared_weights)(const real *p, i64 stride, const Layer *net, i64 L)
 {
     double total = 0;
     for (i64 l = 0; l < L; l++)
-        for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++) total += (double)p[r] * p[r];
+        for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
+            total += (double)p[r * stride] * p[r * stride];
     return total;
 }
 
@@ -263,7 +266,7 @@ static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
                     if (running) FN(sample_sums)(out, loss, y + row * nL, Z, A, res);
                     FN(output_delta)(out, loss, y + row * nL, (real)1, Z, A, D);
                     FN(backward_update)(p, net, L, Z, A, D, lr, l2r);
-                    if (step % 64 == 63 && (bad = FN(exploded)(p, net, L))) break;
+                    if (step % 64 == 63 && (bad = FN(exploded)(p, 1, net, L))) break;
                     step++;
                     continue;
                 }
@@ -277,14 +280,14 @@ static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
                     FN(backward)(p, net, L, z, a, d, g);
                 }
                 FN(update)(p, net, L, g, lr, l2r);
-                if (step % 64 == 63 && (bad = FN(exploded)(p, net, L))) break;  /* as training._run_epoch */
+                if (step % 64 == 63 && (bad = FN(exploded)(p, 1, net, L))) break;  /* as training._run_epoch */
                 step++;
             }
-            if (!bad) bad = FN(exploded)(p, net, L);
+            if (!bad) bad = FN(exploded)(p, 1, net, L);
             if (bad) { status[k] = (e + 1) * 1000 + bad; continue; }
             if (!running) FN(evaluate)(p, net, L, loss, x, y, m, n0, nL, rows, width, res);
             if (mv) FN(evaluate)(p, net, L, loss, Xv + k * mv * n0, Yv + k * mv * nL, mv, n0, nL, rows, width, res + 3);
-            res[6] = FN(squared_weights)(p, net, L);
+            res[6] = FN(squared_weights)(p, 1, net, L);
             /* the logged loss, as training._logs_from_sums: a non-finite one stops this network */
             double penalty = l2 != 0 ? 0.5 * l2 * res[6] : 0.0;
             if (!isfinite(res[0] / (double)m + penalty)) { status[k] = (e + 1) * 1000; continue; }
@@ -484,12 +487,15 @@ static ALWAYS_INLINE void FN(backward_update_k)(real *restrict tb, const Layer *
     }
 }
 
-static ALWAYS_INLINE i64 FN(exploded_k)(const real *tb, const Layer *net, i64 L, int k)
+/* status[lane[k]] = e * 1000 + l for each network of the block whose layer l blew up in epoch e */
+static ALWAYS_INLINE void FN(mark_exploded)(const real *tb, const Layer *net, i64 L, const i64 *lane, int kn,
+                                            i64 *status, i64 e)
 {
-    for (i64 l = 0; l < L; l++)
-        for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
-            if (!(FABS(tb[r * KB + k]) < DIVERGED)) return l + 1;
-    return 0;
+    for (int k = 0; k < kn; k++)
+        if (!status[lane[k]]) {
+            i64 bad = FN(exploded)(tb + k, KB, net, L);
+            if (bad) status[lane[k]] = (e + 1) * 1000 + bad;
+        }
 }
 
 /* the output deltas of the KB lanes (batch of one, elementwise output layer), as output_delta */
@@ -642,28 +648,16 @@ VECTOR_CLONES static void FN(train_k)(real *th, const Layer *net, i64 L, i64 P, 
                 if (running) FN(sample_sums_k)(out, loss, Yb, Z, A, sums);
                 FN(output_delta_k)(out, loss, Yb, Z, A, D);
                 FN(backward_update_k)(tb, net, L, Z, A, D, lr, (real)l2);
-                if (i % 64 == 63)                 /* as training._run_epoch */
-                    for (int k = 0; k < kn; k++)
-                        if (!status[lane[k]]) {
-                            i64 bad = FN(exploded_k)(tb, net, L, k);
-                            if (bad) status[lane[k]] = (e + 1) * 1000 + bad;
-                        }
+                if (i % 64 == 63) FN(mark_exploded)(tb, net, L, lane, kn, status, e);  /* as training._run_epoch */
             }
-            for (int k = 0; k < kn; k++)
-                if (!status[lane[k]]) { i64 bad = FN(exploded_k)(tb, net, L, k); if (bad) status[lane[k]] = (e + 1) * 1000 + bad; }
+            FN(mark_exploded)(tb, net, L, lane, kn, status, e);
             if (!running) FN(evaluate_k)(tb, net, L, loss, X, Y, m, n0, nL, Z, A, Yb, sums, lane);
             FN(store_sums)(sums, results, E, e, 0, lane, kn);
             if (mv) {
                 FN(evaluate_k)(tb, net, L, loss, Xv, Yv, mv, n0, nL, Z, A, Yb, sums, lane);
                 FN(store_sums)(sums, results, E, e, 3, lane, kn);
             }
-            for (int k = 0; k < kn; k++) {
-                double total = 0;
-                for (i64 l = 0; l < L; l++)
-                    for (i64 r = net[l].w; r < net[l].w + net[l].n_in * net[l].n_out; r++)
-                        total += (double)tb[r * KB + k] * tb[r * KB + k];
-                results[(lane[k] * E + e) * 7 + 6] = total;
-            }
+            for (int k = 0; k < kn; k++) results[(lane[k] * E + e) * 7 + 6] = FN(squared_weights)(tb + k, KB, net, L);
         }
         for (i64 r = 0; r < P; r++)
             for (int k = 0; k < kn; k++) th[r * K + k0 + k] = tb[r * KB + k];

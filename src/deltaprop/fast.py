@@ -116,7 +116,7 @@ class Trainer:
     one or several epochs a call, keeping the weights of the best epoch as fit does."""
 
     def __init__(self, net, loss, batch_size, X, Y, validation_data, running=False):
-        self.spec, P, self.width = layout(net.layers)
+        self.spec, P, width = layout(net.layers)
         dt = net.dtype
         self.theta = np.zeros((1, P), dt)
         self.layers = net.layers
@@ -126,7 +126,7 @@ class Trainer:
         self.data = np.ascontiguousarray(X)[None], np.ascontiguousarray(Y)[None]
         self.val = np.ascontiguousarray(Xv)[None], np.ascontiguousarray(Yv)[None]
         self.g = np.zeros(P, dt)
-        self.scratch = tuple(np.zeros((self.batch, self.width), dt) for _ in range(3))
+        self.scratch = tuple(np.zeros((self.batch, width), dt) for _ in range(3))
         self.status = np.zeros(1, np.int64)
 
     def epochs(self, orders, lr, l2, best_score=None, monitor="loss"):
