@@ -305,3 +305,130 @@ def test_batched_takes_data_in_any_memory_layout(shuffle):
     runs = both(lambda: dp.Network([40, 64, 4], output_activation="softmax", seed=0), X, Y, epochs=2, batch_size=100,
                 loss="cross_entropy", optimizer="adam", learning_rate=0.01, shuffle=shuffle, seed=1)
     assert_same(runs)
+
+
+# ---- the whole batched step in C, split between threads ------------------------------------------
+blas_only = pytest.mark.skipif(not fast.AVAILABLE or fast.blas() is None, reason="NumPy's OpenBLAS cannot be called from C")
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Force the number of threads Batched splits a step into (the machine's count is taken otherwise)."""
+    def force(T):
+        monkeypatch.setattr(fast, "step_threads", lambda lib, net, batch, threads=None: T)
+    return force
+
+
+@compiled_only
+def test_numpys_openblas_is_found_where_numpy_uses_one():
+    name = str(np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name", ""))
+    if "openblas" not in name.lower():
+        pytest.skip(f"NumPy uses {name or 'an unknown BLAS'}")
+    lib = fast.blas()
+    assert lib is not None and all(lib[k] for k in ("dgemm", "sgemm", "set_threads", "get_threads"))
+
+
+@blas_only
+@pytest.mark.parametrize("T", [2, 3, 5])
+@pytest.mark.parametrize("case", [BATCHED[0], BATCHED[2], BATCHED[4]])
+@pytest.mark.parametrize("metrics", ["exact", "running"])
+def test_a_step_split_between_threads_gives_the_numpy_engines_numbers(T, case, metrics, threads):
+    """Every part of the split (units by blocks, rows by blocks, a thread with nothing to do when T > 4
+    units) gives the NumPy engine's numbers, the evaluations after each epoch included."""
+    threads(T)
+    test_batched_steps_of_a_larger_network_equal_the_numpy_engine(*case, metrics)
+
+
+@blas_only
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_threads_with_float32_and_either_weight_layout(layout, threads):
+    threads(2)
+    rng = np.random.default_rng(14)
+    X, labels = rng.normal(size=(300, 50)).astype(np.float32), rng.integers(0, 10, 300)
+    order = np.ascontiguousarray if layout == "C" else np.asfortranarray
+
+    def make():  # float32 weights are stored column by column (layers.fast_layout); row by row works too
+        net = dp.Network([50, 80, 40, 10], activation="tanh", output_activation="softmax", seed=0, dtype="float32")
+        for layer in net.layers:
+            layer.W = order(layer.W)
+        return net
+    assert all((w.flags.c_contiguous if layout == "C" else w.flags.f_contiguous) for w in make().weights)
+    runs = both(make, X, labels, epochs=3, batch_size=64, optimizer="momentum", learning_rate=0.05, loss="cross_entropy",
+                seed=0, validation_data=(X[:40], labels[:40]))
+    assert_same(runs, tol=2e-5)
+
+
+@blas_only
+def test_the_matmul_path_where_blas_cannot_be_called_from_c(monkeypatch):
+    monkeypatch.setattr(fast, "_BLAS", [None])
+    test_batched_steps_of_a_larger_network_equal_the_numpy_engine(*BATCHED[1], "exact")
+    test_batched_takes_data_in_any_memory_layout(True)
+
+
+@blas_only
+def test_two_trainings_at_once_in_two_threads(threads):
+    """The worker threads serve one step at a time; a second training meanwhile runs on its own thread."""
+    import threading
+    threads(2)
+    rng = np.random.default_rng(15)
+    X, labels = rng.normal(size=(400, 60)), rng.integers(0, 5, 400)
+    kwargs = dict(epochs=3, batch_size=64, optimizer="sgd", learning_rate=0.05, loss="cross_entropy", verbose=0)
+    nets = [dp.Network([60, 96, 5], output_activation="softmax", seed=s) for s in (0, 1, 0, 1)]
+    runs = [threading.Thread(target=net.fit, args=(X, labels), kwargs=dict(seed=s, **kwargs)) for net, s in zip(nets[:2], (0, 1))]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    for net, s in zip(nets[2:], (0, 1)):
+        net.fit(X, labels, seed=s, engine="numpy", **kwargs)
+    for a, b in zip(nets[:2], nets[2:]):
+        for p, q in zip(a.weights + a.biases, b.weights + b.biases):
+            np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
+
+
+@blas_only
+def test_a_forked_child_trains_with_threads_of_its_own(threads):
+    import multiprocessing
+    threads(2)
+    rng = np.random.default_rng(16)
+    X, labels = rng.normal(size=(200, 30)), rng.integers(0, 3, 200)
+    net = dp.Network([30, 64, 3], output_activation="softmax", seed=0)
+    net.fit(X, labels, epochs=1, batch_size=50, verbose=0)  # the parent's workers exist
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply(_train_copy, (net, X, labels))
+    _train_copy(net, X, labels)
+    for p, q in zip(child, net.weights + net.biases):
+        np.testing.assert_array_equal(p, q)
+
+
+def _train_copy(net, X, labels):
+    net.fit(X, labels, epochs=2, batch_size=50, verbose=0, seed=3)
+    return net.weights + net.biases
+
+
+@blas_only
+def test_plan_step_refuses_what_does_not_fit():
+    from deltaprop import _kernels as K
+    from deltaprop.losses import get_loss
+    net = dp.Network([6, 8, 3], output_activation="softmax", seed=0)
+    b = fast.Batched(net, get_loss("cross_entropy"), 4, threads=2)
+    X, Y = np.zeros((10, 6)), np.eye(3)[np.arange(10) % 3]
+    opt = dp.Adam(0.01)
+    b.step(X, Y, np.array([0, 3, 9, 2]), opt, 0.0)
+    sgd = (0, 0.1, 0.0, 0.0, False, 0, 0, 0, 0, 0, 0)
+    for args in [(X, Y, np.array([0, 10, 1, 2]), 0, 4), (X, Y, np.array([0, -1, 1, 2]), 0, 4),
+                 (X, Y, np.array([0, 1, 2]), 0, 4), (X, Y, None, 8, 4), (X, Y, None, 0, 5), (X, Y, None, 0, 0),
+                 (X.astype(np.float32), Y, None, 0, 4), (X[:, :5], Y, None, 0, 4), (X, Y[:9], None, 0, 4),
+                 (X, Y[:, :2], None, 0, 4), (X, Y, np.array([0.0, 1, 2, 3]), 0, 4)]:
+        with pytest.raises(ValueError):
+            K.plan_step(b.plan, *args, None, *sgd)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        K.plan_step(b.plan, X, Y, None, 0, 4, None, 3, *sgd[1:])
+    plain = fast.Batched(net, get_loss("cross_entropy"), 4, threads=2)
+    plain.step(X, Y, np.arange(4), dp.SGD(0.1), 0.0)  # a plan without optimizer state
+    with pytest.raises(ValueError, match="state"):
+        K.plan_step(plain.plan, X, Y, None, 0, 4, None, 1, 0.1, 0.0, 0.9, False, 0, 0, 0, 0, 0, 0)
+    with pytest.raises(ValueError):
+        K.plan_score(b.plan, X[:0], Y[:0], np.zeros(3))
+    with pytest.raises(ValueError):
+        K.plan((), (), b.Xb, b.Yb, 1, 1, True, 2, 0, 0)

@@ -117,7 +117,7 @@ def test_cli_ctrl_c_saves_a_checkpoint_and_resume_reaches_the_uninterrupted_mode
                 os.kill(os.getpid(), signal.SIGINT)
         return wrapper
     monkeypatch.setattr(dp.Adam, "step", counted(dp.Adam.step))  # the NumPy engine
-    monkeypatch.setattr(fast, "_update", counted(fast._update))  # the compiled engine's batched steps
+    monkeypatch.setattr(fast.Batched, "step", counted(fast.Batched.step))  # the compiled engine's batched steps
     out = tmp_path / "m.npz"
     assert main(args + ["--out", str(out)]) == 130
     err = capsys.readouterr().err

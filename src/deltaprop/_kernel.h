@@ -307,11 +307,12 @@ static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
  * passes: z + b, then f(z), then the delta, each a separate sweep with a temporary. These do
  * each in one sweep, in place, the same operations in the same order per element. */
 
-/* z += b, a = f(z), row by row (m rows of n units); softmax over each row */
-VECTOR_CLONES static void FN(bias_act)(real *restrict Z, const real *restrict b, real *restrict A, i64 m, i64 n, i64 act)
+/* z += b, a = f(z), row by row (m rows of n units, rows ld apart); softmax over each (whole) row */
+VECTOR_CLONES static void FN(bias_act)(real *restrict Z, const real *restrict b, real *restrict A, i64 m, i64 n, i64 ld,
+                                       i64 act)
 {
     for (i64 i = 0; i < m; i++) {
-        real *z = Z + i * n, *a = A + i * n;
+        real *z = Z + i * ld, *a = A + i * ld;
         for (i64 j = 0; j < n; j++) z[j] = z[j] + b[j];
         if (act == SOFTMAX) {
             real top = z[0], total = 0;
@@ -328,12 +329,12 @@ VECTOR_CLONES static void FN(bias_act)(real *restrict Z, const real *restrict b,
     }
 }
 
-/* db = delta.sum(0): the column sums of the m rows of n, added row after row as NumPy does */
-static inline void FN(column_sums)(const real *restrict D, i64 m, i64 n, real *restrict db)
+/* db = delta.sum(0): the column sums of the m rows of n (ld apart), added row after row as NumPy does */
+static inline void FN(column_sums)(const real *restrict D, i64 m, i64 n, i64 ld, real *restrict db)
 {
     for (i64 j = 0; j < n; j++) db[j] = 0;
     for (i64 i = 0; i < m; i++)
-        for (i64 j = 0; j < n; j++) db[j] += D[i * n + j];
+        for (i64 j = 0; j < n; j++) db[j] += D[i * ld + j];
 }
 
 /* D = the output delta of each row of a batch of m (as output_delta), db its column sums; sums +=
@@ -346,20 +347,23 @@ static void FN(output_delta_rows)(const real *Z, const real *A, const real *Y, r
         if (sums) FN(sample_sums)(&out, loss, Y + i * n, Z + i * n, A + i * n, sums);
         FN(output_delta)(&out, loss, Y + i * n, (real)m, Z + i * n, A + i * n, D + i * n);
     }
-    FN(column_sums)(D, m, n, db);
+    FN(column_sums)(D, m, n, n, db);
 }
 
 /* G *= f'(z) elementwise: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)), in place, over m rows of
- * n; db its column sums */
+ * n (ld apart); db its column sums, if given */
 VECTOR_CLONES static void FN(act_backward)(real *restrict G, const real *restrict Z, const real *restrict A,
-                                           real *restrict db, i64 m, i64 n, i64 act)
+                                           real *restrict db, i64 m, i64 n, i64 ld, i64 act)
 {
-    const i64 count = m * n;
-    if (act == RELU)
-        for (i64 r = 0; r < count; r++) G[r] = G[r] * (Z[r] > 0 ? (real)1 : (real)0);
-    else
-        for (i64 r = 0; r < count; r++) G[r] = G[r] * FN(act_df)(act, Z[r], A[r]);
-    FN(column_sums)(G, m, n, db);
+    for (i64 i = 0; i < m; i++) {
+        real *g = G + i * ld;
+        const real *z = Z + i * ld, *a = A + i * ld;
+        if (act == RELU)
+            for (i64 j = 0; j < n; j++) g[j] = g[j] * (z[j] > 0 ? (real)1 : (real)0);
+        else
+            for (i64 j = 0; j < n; j++) g[j] = g[j] * FN(act_df)(act, z[j], a[j]);
+    }
+    if (db) FN(column_sums)(G, m, n, ld, db);
 }
 
 /* SGD: p <- p - eta (g + l2 p), in place (l2 = 0: p <- p - eta g) */
@@ -661,6 +665,110 @@ VECTOR_CLONES static void FN(train_k)(real *th, const Layer *net, i64 L, i64 P, 
         }
         for (i64 r = 0; r < P; r++)
             for (int k = 0; k < kn; k++) th[r * K + k0 + k] = tb[r * KB + k];
+    }
+}
+
+/* ---- a whole batched step, the matrix products in BLAS, split between T threads -------------
+ * Thread t of T runs step_part(plan, t); the plan (see _kernels.c) holds the layers' arrays and this
+ * step's batch. Each matrix product is split into T parts that BLAS runs on one thread each: a part
+ * of the batch's rows, or a part of a layer's units (a block of columns of z, of delta, of the rows
+ * of dW), so that every part is a full-height product; barriers separate what one thread writes
+ * from what another reads. The equations and their order per element are Batched's. */
+typedef void (*FN(gemm64))(int, int, int, i64, i64, i64, real, const real *, i64, const real *, i64, real, real *, i64);
+typedef void (*FN(gemm32))(int, int, int, int, int, int, real, const real *, int, const real *, int, real, real *, int);
+
+/* C (M x N, ldc) = op(A) op(B), row-major, op = transpose where ta / tb */
+static void FN(gemm)(const Plan *p, int ta, int tb, i64 M, i64 N, i64 K, const real *A, i64 lda, const real *B, i64 ldb,
+                     real *C, i64 ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (p->ilp64)
+        ((FN(gemm64))p->gemm)(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, M, N, K, 1, A, lda, B, ldb, 0, C, ldc);
+    else
+        ((FN(gemm32))p->gemm)(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, (int)M, (int)N, (int)K, 1, A,
+                              (int)lda, B, (int)ldb, 0, C, (int)ldc);
+}
+
+static void FN(step_part)(Plan *p, int t)
+{
+    const int T = p->T;
+    const i64 m = p->m, n0 = p->layer[0].n_in, nL = p->layer[p->L - 1].n_out;
+    int sense = 0;
+    i64 r0, r1, c0, c1;
+    split(m, T, t, &r0, &r1);
+    /* the batch's rows of X (gathered by row number, or the rows start .. start + m in place) */
+    const real *x0 = (const real *)(p->X + p->start * p->xs0);
+    if (p->gather) {
+        for (i64 i = r0; i < r1; i++) {
+            const char *src = p->X + (p->idx ? p->idx[i] : p->start + i) * p->xs0;
+            real *dst = (real *)p->Xb + i * n0;
+            if (p->xs1 == (i64)sizeof(real)) memcpy(dst, src, (size_t)n0 * sizeof(real));
+            else for (i64 q = 0; q < n0; q++) dst[q] = *(const real *)(src + q * p->xs1);
+        }
+        x0 = p->Xb;
+    }
+    int rows_written = p->gather;               /* what the last phase wrote: rows (1) or columns (0) of a */
+    for (int l = 0; l < p->L; l++) {            /* forward: z = a_prev W^T; z += b; a = f(z) */
+        const PLayer *y = &p->layer[l];
+        const real *a = l ? (const real *)p->layer[l - 1].A : x0, *W = y->W;
+        real *Z = y->Z, *A = y->A;
+        const i64 ni = y->n_in, no = y->n_out;
+        if (!(y->by_rows && rows_written) && (l || p->gather)) barrier(&p->bar, &sense);
+        if (y->by_rows) {   /* rows r0..r1, all units (softmax needs whole rows) */
+            FN(gemm)(p, 0, !y->wt, r1 - r0, no, ni, a + r0 * ni, ni, W, y->wt ? no : ni, Z + r0 * no, no);
+            FN(bias_act)(Z + r0 * no, y->b, A + r0 * no, r1 - r0, no, no, y->act);
+        } else {            /* units c0..c1, all rows */
+            split(no, T, t, &c0, &c1);
+            FN(gemm)(p, 0, !y->wt, m, c1 - c0, ni, a, ni, y->wt ? W + c0 : W + c0 * ni, y->wt ? no : ni, Z + c0, no);
+            FN(bias_act)(Z + c0, (const real *)y->b + c0, A + c0, m, c1 - c0, no, y->act);
+        }
+        rows_written = y->by_rows;
+    }
+    /* the output delta of rows r0..r1, with their targets and, per row, [loss, right, squared error] */
+    const PLayer *out = &p->layer[p->L - 1];
+    if (!rows_written) barrier(&p->bar, &sense);
+    Layer o = {0, nL, 0, 0, out->act, 0, 0, 0};
+    for (i64 i = r0; i < r1; i++) {
+        const char *src = p->Y + (p->idx ? p->idx[i] : p->start + i) * p->ys0;
+        real *yb = (real *)p->Yb + i * nL;
+        for (i64 j = 0; j < nL; j++) yb[j] = *(const real *)(src + j * p->ys1);
+        const real *z = (const real *)out->Z + i * nL, *a = (const real *)out->A + i * nL;
+        if (p->rows) {
+            double *s = p->rows + 3 * i;
+            s[0] = s[1] = s[2] = 0;
+            FN(sample_sums)(&o, p->loss, yb, z, a, s);
+        }
+        if (p->train) FN(output_delta)(&o, p->loss, yb, (real)m, z, a, (real *)out->D + i * nL);
+    }
+    if (!p->train) return;                      /* scoring rows: the forward pass and its sums only */
+    for (int l = p->L - 1; l >= 0; l--) {       /* backward: dW = delta^T a_prev; db; delta below */
+        const PLayer *y = &p->layer[l];
+        const real *a = l ? (const real *)p->layer[l - 1].A : x0, *D = y->D, *W = y->W;
+        const i64 ni = y->n_in, no = y->n_out;
+        barrier(&p->bar, &sense);               /* this layer's delta is whole */
+        split(no, T, t, &c0, &c1);              /* units c0..c1: rows c0..c1 of dW */
+        FN(column_sums)(D + c0, m, c1 - c0, no, (real *)y->db + c0);
+        if (y->wt) FN(gemm)(p, 1, 0, ni, c1 - c0, m, a, ni, D + c0, no, (real *)y->dW + c0, no);
+        else FN(gemm)(p, 1, 0, c1 - c0, ni, m, D + c0, no, a, ni, (real *)y->dW + c0 * ni, ni);
+        if (l) {                                /* units c0..c1 of the layer below */
+            const PLayer *z = &p->layer[l - 1];
+            split(ni, T, t, &c0, &c1);
+            real *G = (real *)z->D + c0;
+            FN(gemm)(p, 0, y->wt, m, c1 - c0, no, D, no, y->wt ? W + c0 * no : W + c0, y->wt ? no : ni, G, ni);
+            FN(act_backward)(G, (const real *)z->Z + c0, (const real *)z->A + c0, NULL, m, c1 - c0, ni, z->act);
+        }
+    }
+    barrier(&p->bar, &sense);                   /* every gradient is whole, and W no longer read */
+    for (int q = 0; q < p->P; q++) {            /* the optimizer's step, each parameter in T parts */
+        const PParam *u = &p->param[q];
+        split(u->count, T, t, &c0, &c1);
+        real *P = (real *)u->p + c0, *G = (real *)u->g + c0, *S1 = u->s1 ? (real *)u->s1 + c0 : NULL;
+        const i64 n = c1 - c0;
+        const real l2 = u->decay ? (real)p->l2 : 0;
+        if (p->opt == OPT_SGD) FN(sgd)(P, G, n, (real)p->lr, l2);
+        else if (p->opt == OPT_MOMENTUM) FN(momentum)(P, G, S1, n, (real)p->lr, l2, (real)p->mu, p->nesterov);
+        else FN(adam)(P, G, S1, (real *)u->s2 + c0, n, l2, (real)p->b1, (real)p->c1, (real)p->b2, (real)p->c2,
+                      (real)p->eta_t, (real)p->eps_t);
     }
 }
 

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sched.h>
 
 typedef int64_t i64;
 #ifdef _MSC_VER
@@ -79,6 +81,74 @@ static inline float vexp_f(float x) { return (float)vexp_d((double)x); }
 #define ALWAYS_INLINE inline
 #endif
 #define KB 8                       /* networks side by side in one block of train_side_by_side */
+
+/* ---- a batched step driven from C (see step_part in _kernel.h and plan_step below) -------- */
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };            /* the CBLAS enums */
+enum { OPT_SGD, OPT_MOMENTUM, OPT_ADAM };
+#define MAX_THREADS 64
+
+typedef struct {                       /* one layer: W (or W^T, when wt) and dW in the same layout */
+    void *W, *b, *dW, *db, *Z, *A, *D;
+    i64 n_in, n_out, act;
+    int wt, by_rows;                   /* wt: W^T is the C-contiguous array; by_rows: split the batch's rows */
+} PLayer;
+
+typedef struct { void *p, *g, *s1, *s2; i64 count; int decay; } PParam;  /* 1-d views; s1, s2: optimizer state */
+
+typedef struct {                       /* sense-reversing barrier of T threads */
+    _Atomic int count, sense;
+    int T;
+} Barrier;
+
+typedef struct {
+    int L, P, T, threads, ilp64;         /* T: threads of this step; threads: the plan's */
+    i64 loss, batch, itemsize;
+    PLayer *layer;
+    PParam *param;
+    void *Xb, *Yb, *gemm;
+    void (*set_threads)(int);          /* BLAS's thread count, set to 1 while T threads call it (or NULL) */
+    int (*get_threads)(void);
+    double *rows_buf;
+    Py_buffer *views;
+    int n_views;
+    /* this step */
+    const char *X, *Y;
+    i64 xs0, xs1, ys0, ys1, start, m;
+    const i64 *idx;
+    int gather, train, opt, nesterov;
+    double *rows;                      /* [loss, right, squared error] of each row, or NULL */
+    double lr, l2, mu, b1, c1, b2, c2, eta_t, eps_t;
+    Barrier bar;
+} Plan;
+
+static inline void split(i64 n, int T, int t, i64 *lo, i64 *hi)
+{
+    *lo = n * t / T;
+    *hi = n * (t + 1) / T;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void barrier(Barrier *b, int *sense)
+{
+    if (b->T == 1) return;
+    const int s = !*sense;
+    *sense = s;
+    if (atomic_fetch_add(&b->count, 1) == b->T - 1) {
+        atomic_store(&b->count, 0);
+        atomic_store(&b->sense, s);
+    } else {
+        for (long spin = 0; atomic_load(&b->sense) != s; spin++) {
+            cpu_relax();
+            if (spin > 20000) sched_yield();   /* the other thread is not running: let it */
+        }
+    }
+}
 
 #define real double
 #define SUFFIX _d
@@ -352,8 +422,8 @@ static PyObject *py_bias_act(PyObject *self, PyObject *args)
     if (dim(&a[1], 0) != n || dim(&a[2], 0) != m || dim(&a[2], 1) != n) FAIL("b and a must match z (m, n)");
     if (act < IDENTITY || act > SOFTMAX) FAIL("unknown activation code %ld", act);
     Py_BEGIN_ALLOW_THREADS
-    if (a[0].view.itemsize == 8) bias_act_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, m, n, act);
-    else bias_act_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, m, n, act);
+    if (a[0].view.itemsize == 8) bias_act_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, m, n, n, act);
+    else bias_act_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, m, n, n, act);
     Py_END_ALLOW_THREADS
     ret = Py_NewRef(Py_None);
 done:
@@ -409,8 +479,8 @@ static PyObject *py_act_backward(PyObject *self, PyObject *args)
     if (dim(&a[3], 0) != n) FAIL("db must hold one number a column of grad");
     if (act < IDENTITY || act >= SOFTMAX) FAIL("act_backward runs elementwise activations only");
     Py_BEGIN_ALLOW_THREADS
-    if (a[0].view.itemsize == 8) act_backward_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, act);
-    else act_backward_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, act);
+    if (a[0].view.itemsize == 8) act_backward_d(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, n, act);
+    else act_backward_f(a[0].view.buf, a[1].view.buf, a[2].view.buf, a[3].view.buf, m, n, n, act);
     Py_END_ALLOW_THREADS
     ret = Py_NewRef(Py_None);
 done:
@@ -493,7 +563,390 @@ done:
     return ret;
 }
 
+/* ---- the threads of a batched step ------------------------------------------------------
+ * T - 1 worker threads, started when first needed and kept; a step wakes them (a generation
+ * counter), every thread runs its part, and the caller waits until all are done. Between steps a
+ * worker spins for about a millisecond, then sleeps on a condition variable. One step at a time
+ * uses the workers (another thread's step meanwhile runs on its own thread alone). */
+#ifndef _WIN32
+#include <pthread.h>
+#define SPIN_WAIT (1L << 16)
+
+static struct {
+    pthread_mutex_t mu, busy;
+    pthread_cond_t cv;
+    _Atomic long gen;
+    _Atomic int done;
+    int started;
+    long start_gen[MAX_THREADS];
+    Plan *plan;
+    void (*part)(Plan *, int);
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+static void *worker(void *arg)
+{
+    const int t = (int)(intptr_t)arg;
+    long seen = pool.start_gen[t], g;
+    for (;;) {
+        for (long spin = 0; (g = atomic_load(&pool.gen)) == seen; spin++) {
+            cpu_relax();
+            if (spin > SPIN_WAIT) {
+                pthread_mutex_lock(&pool.mu);
+                while ((g = atomic_load(&pool.gen)) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
+                pthread_mutex_unlock(&pool.mu);
+                break;
+            }
+        }
+        seen = g;
+        if (t < pool.plan->T) pool.part(pool.plan, t);
+        atomic_fetch_add(&pool.done, 1);
+    }
+    return NULL;
+}
+
+/* at least n workers (threads 1..n); returns how many there are */
+static int start_workers(int n)
+{
+    while (pool.started < n && pool.started < MAX_THREADS - 1) {
+        const int t = pool.started + 1;
+        pthread_t th;
+        pool.start_gen[t] = atomic_load(&pool.gen);
+        if (pthread_create(&th, NULL, worker, (void *)(intptr_t)t) != 0) break;
+        pthread_detach(th);
+        pool.started++;
+    }
+    return pool.started;
+}
+
+static void pool_after_fork(void)      /* a forked child has none of the parent's workers */
+{
+    pool.started = 0;
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_mutex_init(&pool.busy, NULL);
+    pthread_cond_init(&pool.cv, NULL);
+}
+
+/* Run part(p, t) for t = 0..p->T - 1; called with the GIL released, after start_workers(p->T - 1). */
+static void run_parts(Plan *p, void (*part)(Plan *, int))
+{
+    if (p->T == 1) { part(p, 0); return; }
+    pool.plan = p;
+    pool.part = part;
+    atomic_store(&pool.done, 0);
+    pthread_mutex_lock(&pool.mu);
+    atomic_fetch_add(&pool.gen, 1);
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    part(p, 0);
+    for (long spin = 0; atomic_load(&pool.done) < pool.started; spin++) {
+        cpu_relax();
+        if (spin > 20000) sched_yield();
+    }
+}
+#endif
+
+static void plan_free(PyObject *capsule)
+{
+    Plan *p = PyCapsule_GetPointer(capsule, "deltaprop.plan");
+    if (!p) return;
+    for (int i = 0; i < p->n_views; i++) PyBuffer_Release(&p->views[i]);
+    free(p->views);
+    free(p->layer);
+    free(p->param);
+    free(p->rows_buf);
+    free(p);
+}
+
+/* a buffer the plan keeps: C-contiguous, of the plan's float type, shape (d0,) or (d0, d1) */
+static void *keep(Plan *p, PyObject *obj, const char *name, int ndim, i64 d0, i64 d1, int writable)
+{
+    Arg a = {0};
+    if (get(obj, &a, name, ndim, 'r', writable) < 0) return NULL;
+    p->views[p->n_views++] = a.view;
+    if (a.view.itemsize != p->itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s must be float%d like the first layer's W", name, (int)(8 * p->itemsize));
+        return NULL;
+    }
+    if (dim(&a, 0) != d0 || (ndim == 2 && dim(&a, 1) != d1)) {
+        PyErr_Format(PyExc_ValueError, "%s must have %lld x %lld entries; received shape (%lld, %lld)", name,
+                     (long long)d0, (long long)(ndim == 2 ? d1 : 1), (long long)dim(&a, 0),
+                     (long long)(ndim == 2 ? dim(&a, 1) : 1));
+        return NULL;
+    }
+    return a.view.buf;
+}
+
+static PyObject *py_plan(PyObject *self, PyObject *args)
+{
+    PyObject *layers, *params, *xb, *yb;
+    long loss, T;
+    unsigned long long gemm, set_threads, get_threads;
+    int ilp64;
+    if (!PyArg_ParseTuple(args, "O!O!OOlKplKK", &PyTuple_Type, &layers, &PyTuple_Type, &params, &xb, &yb, &loss, &gemm,
+                          &ilp64, &T, &set_threads, &get_threads))
+        return NULL;
+    const Py_ssize_t L = PyTuple_GET_SIZE(layers), P = PyTuple_GET_SIZE(params);
+    if (L < 1 || L > 1000 || P > 2 * L) {
+        PyErr_SetString(PyExc_ValueError, "plan needs 1 to 1000 layers and at most two parameters a layer");
+        return NULL;
+    }
+    if (T < 1 || T > MAX_THREADS || !gemm || loss < SQUARED_ERROR || loss > BINARY_CROSS_ENTROPY) {
+        PyErr_SetString(PyExc_ValueError, "plan needs 1 to 64 threads, a gemm address and a known loss code");
+        return NULL;
+    }
+    Plan *p = calloc(1, sizeof(Plan));
+    if (!p) return PyErr_NoMemory();
+    p->views = calloc((size_t)(7 * L + 4 * P + 2), sizeof(Py_buffer));
+    p->layer = calloc((size_t)L, sizeof(PLayer));
+    p->param = calloc((size_t)(P ? P : 1), sizeof(PParam));
+    PyObject *capsule = PyCapsule_New(p, "deltaprop.plan", plan_free);
+    if (!capsule) { free(p->views); free(p->layer); free(p->param); free(p); return NULL; }
+    if (!p->views || !p->layer || !p->param) goto nomem;
+    p->L = (int)L; p->P = (int)P; p->threads = (int)T; p->ilp64 = ilp64; p->loss = loss; p->gemm = (void *)(uintptr_t)gemm;
+    if (set_threads && get_threads) {
+        p->set_threads = (void (*)(int))(uintptr_t)set_threads;
+        p->get_threads = (int (*)(void))(uintptr_t)get_threads;
+    }
+    for (Py_ssize_t l = 0; l < L; l++) {
+        PyObject *t = PyTuple_GET_ITEM(layers, l), *o[7];
+        PLayer *y = &p->layer[l];
+        long act;
+        int wt, by_rows;
+        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "OOOOOOOlpp", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &act,
+                                                   &wt, &by_rows))
+            goto fail_msg;
+        Arg w = {0};
+        if (get(o[0], &w, "W", 2, 'r', 1) < 0) goto fail;
+        p->views[p->n_views++] = w.view;
+        if (l == 0) {
+            p->itemsize = w.view.itemsize;
+            p->batch = 0;
+        }
+        y->wt = wt; y->by_rows = by_rows; y->act = act; y->W = w.view.buf;
+        y->n_out = dim(&w, wt ? 1 : 0); y->n_in = dim(&w, wt ? 0 : 1);
+        if (w.view.itemsize != p->itemsize || (l && y->n_in != p->layer[l - 1].n_out) || act < IDENTITY || act > SOFTMAX
+            || (act == SOFTMAX && !by_rows)) {
+            PyErr_Format(PyExc_ValueError, "layer %lld: W does not follow the layer below, or its activation is unknown",
+                         (long long)l);
+            goto fail;
+        }
+        if (l == 0) {   /* the batch size, from the first layer's z */
+            Arg z = {0};
+            if (get(o[4], &z, "z", 2, 'r', 1) < 0) goto fail;
+            p->batch = dim(&z, 0);
+            PyBuffer_Release(&z.view);
+        }
+        const i64 r = wt ? y->n_in : y->n_out, c = wt ? y->n_out : y->n_in;
+        if (!(y->b = keep(p, o[1], "b", 1, y->n_out, 0, 1)) || !(y->dW = keep(p, o[2], "dW", 2, r, c, 1))
+            || !(y->db = keep(p, o[3], "db", 1, y->n_out, 0, 1)) || !(y->Z = keep(p, o[4], "z", 2, p->batch, y->n_out, 1))
+            || !(y->A = keep(p, o[5], "a", 2, p->batch, y->n_out, 1)) || !(y->D = keep(p, o[6], "delta", 2, p->batch, y->n_out, 1)))
+            goto fail;
+    }
+    if (!(p->Xb = keep(p, xb, "xb", 2, p->batch, p->layer[0].n_in, 1))
+        || !(p->Yb = keep(p, yb, "yb", 2, p->batch, p->layer[L - 1].n_out, 1)))
+        goto fail;
+    for (Py_ssize_t q = 0; q < P; q++) {
+        PyObject *t = PyTuple_GET_ITEM(params, q), *o[4];
+        PParam *u = &p->param[q];
+        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "OOOOp", &o[0], &o[1], &o[2], &o[3], &u->decay)) goto fail_msg;
+        Arg a = {0};
+        if (get(o[0], &a, "param", 1, 'r', 1) < 0) goto fail;
+        p->views[p->n_views++] = a.view;
+        u->p = a.view.buf;
+        u->count = dim(&a, 0);
+        if (!(u->g = keep(p, o[1], "grad", 1, u->count, 0, 1))) goto fail;
+        if (o[2] != Py_None && !(u->s1 = keep(p, o[2], "optimizer state", 1, u->count, 0, 1))) goto fail;
+        if (o[3] != Py_None && !(u->s2 = keep(p, o[3], "optimizer state", 1, u->count, 0, 1))) goto fail;
+    }
+    if (!(p->rows_buf = calloc((size_t)(3 * p->batch), sizeof(double)))) goto nomem;
+    return capsule;
+fail_msg:
+    if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, "plan: layers are (W, b, dW, db, z, a, delta, act, wt, by_rows), params are "
+                                          "(param, grad, state1, state2, decay)");
+fail:
+    Py_DECREF(capsule);
+    return NULL;
+nomem:
+    Py_DECREF(capsule);
+    return PyErr_NoMemory();
+}
+
+/* a 2-d array of the plan's float type in any memory layout (the training data) */
+static int get_strided(PyObject *obj, Py_buffer *view, const char *name, const Plan *p, i64 cols)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_STRIDES | PyBUF_FORMAT) < 0) {
+        PyErr_Format(PyExc_ValueError, "%s must be an array", name);
+        return -1;
+    }
+    const char *f = view->format ? view->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    const char want = p->itemsize == 8 ? 'd' : 'f';
+    if (view->ndim != 2 || f[0] != want || f[1] || view->shape[1] != cols) {
+        PyErr_Format(PyExc_ValueError, "%s must be a 2-d float%d array of %lld columns", name, (int)(8 * p->itemsize),
+                     (long long)cols);
+        PyBuffer_Release(view);
+        view->obj = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Take this call's data (X, Y: the training rows) and its rows: idx (row numbers) or start .. start + m */
+static int take_rows(Plan *p, Py_buffer *x, Py_buffer *y, PyObject *ox, PyObject *oy, PyObject *oidx, Arg *aidx,
+                     long long start, long long m, long long most)
+{
+    const i64 n0 = p->layer[0].n_in, nL = p->layer[p->L - 1].n_out;
+    if (get_strided(ox, x, "X", p, n0) < 0 || get_strided(oy, y, "Y", p, nL) < 0) return -1;
+    const i64 N = x->shape[0];
+    if (y->shape[0] != N) {
+        PyErr_SetString(PyExc_ValueError, "X and Y must have the same number of rows");
+        return -1;
+    }
+    if (m < 1 || m > most) {
+        PyErr_Format(PyExc_ValueError, "a call takes 1 to %lld rows; received %lld", most, m);
+        return -1;
+    }
+    p->idx = NULL;
+    if (oidx != Py_None) {
+        if (get(oidx, aidx, "idx", 1, 'i', 0) < 0) return -1;
+        if (dim(aidx, 0) != m) {
+            PyErr_Format(PyExc_ValueError, "idx must hold m = %lld row numbers", m);
+            return -1;
+        }
+        p->idx = aidx->view.buf;
+        for (i64 i = 0; i < m; i++)
+            if (p->idx[i] < 0 || p->idx[i] >= N) {
+                PyErr_Format(PyExc_ValueError, "idx must hold row numbers 0..%lld", (long long)(N - 1));
+                return -1;
+            }
+    } else if (start < 0 || start + m > N) {
+        PyErr_Format(PyExc_ValueError, "rows %lld..%lld are not rows of X (%lld)", start, start + m - 1, (long long)N);
+        return -1;
+    }
+    p->X = x->buf; p->xs0 = x->strides[0]; p->xs1 = x->strides[1];
+    p->Y = y->buf; p->ys0 = y->strides[0]; p->ys1 = y->strides[1];
+    p->start = start;
+    p->gather = p->idx || p->xs1 != p->itemsize || p->xs0 != n0 * p->itemsize;
+    return 0;
+}
+
+/* Run step_part for rows start .. start + m (or idx) on the plan's threads, the GIL released,
+ * BLAS's own threads set to one meanwhile; then again for the next `chunks - 1` runs of m rows
+ * (scoring: the sums of every row, in order, into sums) */
+static void run_step(Plan *p, i64 m, i64 total, double *sums)
+{
+    p->T = 1;
+#ifndef _WIN32
+    int locked = 0;
+    if (p->threads > 1 && pthread_mutex_trylock(&pool.busy) == 0) {
+        locked = 1;
+        p->T = 1 + (start_workers(p->threads - 1) < p->threads - 1 ? pool.started : p->threads - 1);
+    }
+#endif
+    int blas_threads = 0;
+    if (p->T > 1 && p->set_threads) {
+        blas_threads = p->get_threads();
+        p->set_threads(1);
+    }
+    double s[3] = {0, 0, 0};
+    Py_BEGIN_ALLOW_THREADS
+    for (i64 done = 0; done < total; done += m) {
+        p->m = total - done < m ? total - done : m;
+        p->bar.T = p->T;
+        atomic_store(&p->bar.count, 0);
+        atomic_store(&p->bar.sense, 0);
+#ifndef _WIN32
+        run_parts(p, p->itemsize == 8 ? step_part_d : step_part_f);
+#else
+        (p->itemsize == 8 ? step_part_d : step_part_f)(p, 0);
+#endif
+        if (sums)           /* the sums, row after row */
+            for (i64 i = 0; i < p->m; i++)
+                for (int k = 0; k < 3; k++) s[k] += p->rows_buf[3 * i + k];
+        p->start += p->m;
+    }
+    Py_END_ALLOW_THREADS
+    if (blas_threads) p->set_threads(blas_threads);
+#ifndef _WIN32
+    if (locked) pthread_mutex_unlock(&pool.busy);
+#endif
+    if (sums)
+        for (int k = 0; k < 3; k++) sums[k] = s[k];
+}
+
+static PyObject *py_plan_step(PyObject *self, PyObject *args)
+{
+    PyObject *capsule, *ox, *oy, *oidx, *osums;
+    long long start, m;
+    int opt, nesterov;
+    double lr, l2, mu, b1, c1, b2, c2, eta_t, eps_t;
+    if (!PyArg_ParseTuple(args, "OOOOLLOidddpdddddd", &capsule, &ox, &oy, &oidx, &start, &m, &osums, &opt, &lr, &l2,
+                          &mu, &nesterov, &b1, &c1, &b2, &c2, &eta_t, &eps_t))
+        return NULL;
+    Plan *p = PyCapsule_GetPointer(capsule, "deltaprop.plan");
+    if (!p) return NULL;
+    Py_buffer x = {0}, y = {0};
+    Arg a[2] = {0};
+    PyObject *ret = NULL;
+    if (take_rows(p, &x, &y, ox, oy, oidx, &a[0], start, m, p->batch) < 0) goto done;
+    double *sums = NULL;
+    if (osums != Py_None) {
+        if (get(osums, &a[1], "sums", 1, 'd', 1) < 0) goto done;
+        if (dim(&a[1], 0) != 3) FAIL("sums must hold 3 numbers");
+        sums = a[1].view.buf;
+    }
+    if (opt < OPT_SGD || opt > OPT_ADAM) FAIL("unknown optimizer code %d", opt);
+    for (int q = 0; q < p->P; q++)
+        if ((opt != OPT_SGD && !p->param[q].s1) || (opt == OPT_ADAM && !p->param[q].s2))
+            FAIL("the optimizer's state was not given to the plan");
+    p->train = 1;
+    p->rows = sums ? p->rows_buf : NULL;
+    p->opt = opt; p->lr = lr; p->l2 = l2; p->mu = mu; p->nesterov = nesterov;
+    p->b1 = b1; p->c1 = c1; p->b2 = b2; p->c2 = c2; p->eta_t = eta_t; p->eps_t = eps_t;
+    run_step(p, m, m, sums);
+    ret = Py_NewRef(Py_None);
+done:
+    if (x.obj) PyBuffer_Release(&x);
+    if (y.obj) PyBuffer_Release(&y);
+    release(a, 2);
+    return ret;
+}
+
+static PyObject *py_plan_score(PyObject *self, PyObject *args)
+{
+    PyObject *capsule, *ox, *oy, *osums;
+    if (!PyArg_ParseTuple(args, "OOOO", &capsule, &ox, &oy, &osums)) return NULL;
+    Plan *p = PyCapsule_GetPointer(capsule, "deltaprop.plan");
+    if (!p) return NULL;
+    Py_buffer x = {0}, y = {0};
+    Arg a[2] = {0};
+    PyObject *ret = NULL;
+    if (PyObject_Length(ox) < 1) FAIL("X has no rows to score");
+    const long long N = (long long)PyObject_Length(ox);
+    if (take_rows(p, &x, &y, ox, oy, Py_None, &a[0], 0, N, N) < 0) goto done;
+    if (get(osums, &a[1], "sums", 1, 'd', 1) < 0) goto done;
+    if (dim(&a[1], 0) != 3) FAIL("sums must hold 3 numbers");
+    p->train = 0;
+    p->rows = p->rows_buf;
+    run_step(p, p->batch, N, a[1].view.buf);
+    ret = Py_NewRef(Py_None);
+done:
+    if (x.obj) PyBuffer_Release(&x);
+    if (y.obj) PyBuffer_Release(&y);
+    release(a, 2);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"plan", py_plan, METH_VARARGS,
+     "plan(layers, params, xb, yb, loss, gemm, ilp64, threads, set_threads, get_threads): the arrays of a batched\n"
+     "step (see fast.Batched), kept for plan_step."},
+    {"plan_step", py_plan_step, METH_VARARGS,
+     "plan_step(plan, X, Y, idx, start, m, sums, opt, lr, l2, mu, nesterov, b1, c1, b2, c2, eta_t, eps_t):\n"
+     "one training step on rows idx (or start .. start + m) of X and Y, split between the plan's threads."},
+    {"plan_score", py_plan_score, METH_VARARGS,
+     "plan_score(plan, X, Y, sums): sums = [loss sum, rows right, sum of squared errors] over every row of X."},
     {"momentum", py_momentum, METH_VARARGS,
      "momentum(param, grad, velocity, lr, l2, mu, nesterov): one momentum or Nesterov step, in place (1-d views)."},
     {"adam", py_adam, METH_VARARGS,
@@ -521,5 +974,9 @@ PyMODINIT_FUNC PyInit__kernels(void)
 {
     PyObject *m = PyModule_Create(&module);
     if (m && PyModule_AddIntConstant(m, "BLOCK", KB) < 0) Py_CLEAR(m);
+#ifndef _WIN32
+    static int forked;
+    if (m && !forked++) pthread_atfork(NULL, NULL, pool_after_fork);
+#endif
     return m;
 }

@@ -157,29 +157,37 @@ class Trainer:
 
 
 class Batched:
-    """One mini-batch step for a network that BLAS keeps busy, with the elementwise passes fused in
-    C: the step :meth:`deltaprop.network.Network.train_step` takes, as
+    """One mini-batch step for a network that BLAS keeps busy: the step
+    :meth:`deltaprop.network.Network.train_step` takes, as
 
-        z = a_prev @ W.T             (BLAS, into a buffer kept from step to step)
-        z += b; a = f(z)             (one pass: bias_act)
-        delta^(L) = dC/dz / m        (one pass over the output rows, with their running metrics)
+        z = a_prev @ W.T             (BLAS)
+        z += b; a = f(z)             (one C pass)
+        delta^(L) = dC/dz / m        (one C pass over the output rows, with their running metrics)
         dW = delta.T @ a_prev        (BLAS, in W's own memory layout); db = delta.sum(0)
-        delta^(l) = (delta^(l+1) @ W^(l+1)) * f'(z^(l))    (BLAS, then one pass: act_backward)
-        W -= eta (dW + l2 W); b -= eta db                   (one pass each: sgd, or the momentum,
+        delta^(l) = (delta^(l+1) @ W^(l+1)) * f'(z^(l))    (BLAS, then one C pass)
+        W -= eta (dW + l2 W); b -= eta db                   (one C pass each: sgd, or the momentum,
                                                             Nesterov or Adam step of optimizers.py)
 
-    NumPy makes two to four passes and a temporary for each of the elementwise lines. The numbers
-    are the NumPy engine's (to the last bits of an exp); the layers' recorded state (z, a, delta,
-    ...) is not updated, since nothing reads it during fit.
+    Where NumPy's own OpenBLAS can be called from C (:func:`blas`), the whole step runs in one call
+    of ``plan_step``, on ``threads`` threads (BLAS's own count): each matrix product is split into
+    one full-height part a thread, a block of units or of the batch's rows, and BLAS runs each part
+    on one thread. At batch 128 that keeps the cores busier than BLAS's own splitting of each small
+    product (and the rows of the batch are gathered, the elementwise passes and the update run on
+    all the threads). Elsewhere the matrix products go through NumPy's ``matmul`` into buffers kept
+    from step to step, and the elementwise passes through the same C functions, one call each.
+
+    NumPy makes two to four passes and a temporary for each elementwise line. The numbers are the
+    NumPy engine's (to the last bits of a dot product or an exp); the layers' recorded state (z, a,
+    delta, ...) is not updated, since nothing reads it during fit.
     """
 
-    def __init__(self, net, loss, batch_size):
+    def __init__(self, net, loss, batch_size, threads=None):
         from . import _kernels
         dt, self.batch, self.K = net.dtype, int(batch_size), _kernels
         self.loss, layers = LOSS_CODES[loss.name], net.layers
         self.codes = [ACTIVATION_CODES[layer.activation.name] for layer in layers]
         self.W, self.b = [layer.W for layer in layers], [layer.b for layer in layers]
-        self.f_layout = [W.flags.f_contiguous for W in self.W]
+        self.f_layout = [W.flags.f_contiguous and not W.flags.c_contiguous for W in self.W]
         self.dW = [np.empty_like(W) for W in self.W]  # in W's own memory layout
         self.db = [np.empty_like(b) for b in self.b]
         self.buffers = {self.batch: tuple([np.empty((self.batch, layer.n_out), dt) for layer in layers] for _ in range(3))}
@@ -189,10 +197,55 @@ class Batched:
         self.params = [(p, p.ravel(order="K"), g.ravel(order="K"), is_W)
                        for layer, W, b, dW, db in zip(layers, self.W, self.b, self.dW, self.db)
                        for p, g, is_W, name in ((W, dW, True, "W"), (b, db, False, "b")) if name not in layer.frozen]
+        self.lib = blas()
+        self.threads = 1 if self.lib is None else step_threads(self.lib, net, self.batch, threads)
+        self.plan, self.planned_state = None, None
+        if self.lib is not None:
+            self.Xb = np.empty((self.batch, layers[0].n_in), dt)
+            self.Yb = np.empty((self.batch, layers[-1].n_out), dt)
 
-    def step(self, X, Y, opt, l2, sums=None):
-        """Train on the batch (X, Y) with the optimizer ``opt``; add the batch's loss, rows right and
-        squared errors to ``sums``, if given."""
+    def step(self, X, Y, idx, opt, l2, sums=None):
+        """Train on the rows ``idx`` (row numbers, or a slice) of (X, Y) with the optimizer ``opt``;
+        add the batch's loss, rows right and squared errors to ``sums``, if given."""
+        if self.lib is None:
+            return self._step_numpy(X[idx], Y[idx], opt, l2, sums)
+        code, args = _optimizer_args(opt, [p for p, _, _, _ in self.params])
+        state = [a for s in opt.state for a in (s if isinstance(s, tuple) else (s,)) if a is not None]
+        if self.plan is None or len(state) != len(self.planned_state) or any(a is not b for a, b in zip(state, self.planned_state)):
+            self.plan, self.planned_state = self._plan(opt), state
+        if isinstance(idx, slice):
+            rows, start, m = None, idx.start, len(range(*idx.indices(len(X))))
+        else:
+            rows, start, m = idx, 0, len(idx)
+        self.K.plan_step(self.plan, X, Y, rows, start, m, None if sums is None else self.sums, code, args[0], l2, *args[1:])
+        if sums is not None:
+            for i in range(3):
+                sums[i] += float(self.sums[i])
+
+    def scores(self, X, Y):
+        """[loss sum, rows right, sum of squared errors] over the rows of (X, Y), the forward passes in
+        the plan's threads; None where the step has no plan (yet) or the rows do not fit it."""
+        if self.plan is None or len(X) == 0 or X.dtype != self.Xb.dtype or Y.dtype != self.Xb.dtype:
+            return None
+        sums = np.zeros(3)
+        self.K.plan_score(self.plan, X, Y, sums)
+        return sums
+
+    def _plan(self, opt):
+        """The arrays of the step, for plan_step: each layer's, then each parameter's with its optimizer state."""
+        Z, A, D = self.buffers[self.batch]
+        layers = tuple((W.T if f else W, b, dW.T if f else dW, db, z, a, d, code, f, code == SOFTMAX or W.shape[0] < 16 * self.threads)
+                       for W, b, dW, db, z, a, d, code, f in zip(self.W, self.b, self.dW, self.db, Z, A, D, self.codes, self.f_layout))
+        params = []
+        for (_, p, g, is_W), s in zip(self.params, opt.state):
+            s = s if isinstance(s, tuple) else (s, None)
+            params.append((p, g, *(None if a is None else a.ravel(order="K") for a in s), is_W))
+        gemm = self.lib["dgemm" if self.W[0].dtype == np.float64 else "sgemm"]
+        return self.K.plan(layers, tuple(params), self.Xb, self.Yb, self.loss, gemm, self.lib["ilp64"], self.threads,
+                           self.lib["set_threads"], self.lib["get_threads"])
+
+    def _step_numpy(self, X, Y, opt, l2, sums):
+        """The step with NumPy's matmul for the matrix products, the elementwise passes in C."""
         K, n, Y = self.K, len(X), np.ascontiguousarray(Y)  # (a slice of a column-major Y is not)
         if n not in self.buffers:  # a last, shorter batch: views of the first rows
             self.buffers[n] = tuple([buf[:n] for buf in bufs] for bufs in self.buffers[self.batch])
@@ -220,22 +273,89 @@ class Batched:
                 sums[i] += float(self.sums[i])
 
 
-def _update(K, opt, params):
-    """opt.step on [(param, its 1-d view, dC/dparam without l2 as a 1-d view, l2), ...], each
-    parameter's update in one C pass; the optimizer's state is what opt.step would keep."""
+OPTIMIZER_CODES = {"SGD": 0, "Momentum": 1, "Nesterov": 1, "Adam": 2}  # as the enum of _kernels.c
+
+
+def _optimizer_args(opt, params):
+    """opt's code and (lr, mu, nesterov, b1, 1 - b1, b2, 1 - b2, eta_t, eps_t) for this step, after
+    counting it (opt.t += 1) and creating the state opt.step would create."""
     if opt.state is None or len(opt.state) != len(params):
-        opt.state = [opt.init_state(p) for p, _, _, _ in params]
+        opt.state = [opt.init_state(p) for p in params]
     opt.t += 1
     name, lr = type(opt).__name__, opt.learning_rate
     if name == "Adam":
         eta_t = lr * math.sqrt(1 - opt.beta2 ** opt.t) / (1 - opt.beta1 ** opt.t)
         eps_t = opt.epsilon * math.sqrt(1 - opt.beta2 ** opt.t)
+        return 2, (lr, 0.0, False, opt.beta1, 1 - opt.beta1, opt.beta2, 1 - opt.beta2, eta_t, eps_t)
+    return OPTIMIZER_CODES[name], (lr, getattr(opt, "momentum", 0.0), name == "Nesterov", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def _update(K, opt, params):
+    """opt.step on [(param, its 1-d view, dC/dparam without l2 as a 1-d view, l2), ...], each
+    parameter's update in one C pass; the optimizer's state is what opt.step would keep."""
+    code, (lr, mu, nesterov, b1, c1, b2, c2, eta_t, eps_t) = _optimizer_args(opt, [p for p, _, _, _ in params])
     for (_, p, g, l2), state in zip(params, opt.state):  # the state arrays share the param's layout
-        if name == "SGD":
+        if code == 0:
             K.sgd(p, g, lr, l2)
-        elif name == "Adam":
+        elif code == 2:
             m, s = state
-            K.adam(p, g, m.ravel(order="K"), s.ravel(order="K"), l2, opt.beta1, 1 - opt.beta1, opt.beta2,
-                   1 - opt.beta2, eta_t, eps_t)
+            K.adam(p, g, m.ravel(order="K"), s.ravel(order="K"), l2, b1, c1, b2, c2, eta_t, eps_t)
         else:
-            K.momentum(p, g, state.ravel(order="K"), lr, l2, opt.momentum, name == "Nesterov")
+            K.momentum(p, g, state.ravel(order="K"), lr, l2, mu, nesterov)
+
+
+# ---- NumPy's own BLAS, called from C ------------------------------------------------------------
+_BLAS = []
+
+
+def blas():
+    """NumPy's OpenBLAS as addresses for C: {"dgemm", "sgemm", "ilp64", "set_threads", "get_threads"},
+    or None where NumPy was built with another BLAS or its library cannot be found (the batched step
+    then calls NumPy's matmul). Looked up once."""
+    if not _BLAS:
+        _BLAS.append(_find_openblas() if AVAILABLE else None)
+    return _BLAS[0]
+
+
+def _find_openblas():
+    import ctypes
+    import glob
+    import os
+    config = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
+    if "openblas" not in str(config.get("name", "")).lower():
+        return None
+    here = os.path.dirname(np.__file__)
+    paths = glob.glob(os.path.join(here, os.pardir, "numpy.libs", "*openblas*")) + glob.glob(os.path.join(here, ".dylibs", "*openblas*"))
+    try:  # the libraries this process has loaded (Linux), for a NumPy linked to a system OpenBLAS
+        with open("/proc/self/maps") as maps:
+            paths += sorted({line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1]})
+    except OSError:
+        pass
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+            names = [f"{prefix}{name}{suffix}" for name in ("cblas_dgemm", "cblas_sgemm", "openblas_set_num_threads",
+                                                            "openblas_get_num_threads", "openblas_get_config")]
+            if not all(hasattr(lib, name) for name in names):
+                continue
+            get_config = getattr(lib, names[4])
+            get_config.restype = ctypes.c_char_p
+            address = [ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names[:4]]
+            return {"dgemm": address[0], "sgemm": address[1], "set_threads": address[2], "get_threads": address[3],
+                    "ilp64": b"USE64BITINT" in (get_config() or b""), "path": path}
+    return None
+
+
+def step_threads(lib, net, batch, threads=None):
+    """Threads for Batched's step: BLAS's own count (as threadpoolctl or OPENBLAS_NUM_THREADS left it),
+    at most one per 32 rows of the batch and one per core, and one where a step is too small to share."""
+    import ctypes
+    import os
+    if threads is None:
+        threads = ctypes.CFUNCTYPE(ctypes.c_int)(lib["get_threads"])()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    flops = 6 * batch * sum(layer.W.size for layer in net.layers)
+    return max(1, min(int(threads), cores, batch // 32, 64)) if flops >= 4e6 else 1

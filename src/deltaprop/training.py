@@ -345,8 +345,9 @@ def _epoch(state, epoch, X, Y, loss, l2, batch_size, shuffle, validation_data, t
     t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
         sums = _run_epoch(state.net, state.optimizer, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
+    scores = state.batched.scores if state.batched is not None else None
     logs = _epoch_logs(state.net, loss, X, Y, l2, task, validation_data, state.optimizer,
-                       time.perf_counter() - t0, sums)
+                       time.perf_counter() - t0, sums, scores)
     state.in_epoch, state.skip = False, 0
     state.history.append(epoch + 1, logs)
     return logs
@@ -409,10 +410,10 @@ def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     sums = [0.0, 0.0, 0.0] if state.running else None
     trained = []  # (z, a, Y) of the output layer for batches as trained, not yet added to sums
     for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle, state.skip), start=state.skip):
-        Yb = Y[idx]
-        if state.batched is not None:  # the same step, its elementwise passes fused in C
-            state.batched.step(X[idx], Yb, opt, l2, sums)
+        if state.batched is not None:  # the same step in C, the matrix products in BLAS
+            state.batched.step(X, Y, idx, opt, l2, sums)
         else:
+            Yb = Y[idx]
             A = net._forward(X[idx])
             if sums is not None:  # this batch's loss and metrics, before its step
                 trained.append((net.layers[-1].z, A, Yb))
@@ -476,10 +477,15 @@ def _add_batch_sums(sums, net, loss, batches, task):
         sums[2] += float(((A - Y) ** 2).sum())
 
 
-def _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, seconds, sums=None):
-    logs = _evaluate(net, loss, X, Y, l2, task) if sums is None else _logs_from_sums(net, sums, Y, l2, task)
+def _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, seconds, sums=None, scores=None):
+    """The epoch's logs: the training rows' from their running sums, if given, else evaluated again (by
+    ``scores(X, Y)``, the compiled engine's sums, where it gives them); the validation rows' likewise."""
+    def evaluate(X, Y):
+        sums = scores(X, Y) if scores is not None else None
+        return _evaluate(net, loss, X, Y, l2, task) if sums is None else _logs_from_sums(net, sums, Y, l2, task)
+    logs = evaluate(X, Y) if sums is None else _logs_from_sums(net, sums, Y, l2, task)
     if validation_data is not None:
-        logs.update({f"val_{k}": v for k, v in _evaluate(net, loss, *validation_data, l2, task).items()})
+        logs.update({f"val_{k}": v for k, v in evaluate(*validation_data).items()})
     logs["lr"], logs["time"] = opt.learning_rate, seconds
     if not math.isfinite(logs["loss"]):
         raise TrainingDiverged(f"the training loss became {logs['loss']}")
