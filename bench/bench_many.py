@@ -4,9 +4,13 @@
 
 ``deltaprop.ensemble.run_seeds(recipe, seeds)`` trains the K networks in one call of the compiled
 kernel (every epoch of every network), and each result equals the recipe's own run (checked here).
-Compared with K calls of the recipe (engine auto: compiled) and K calls on the NumPy engine.
+Compared with K calls of the recipe (engine auto: compiled) and K calls on the NumPy engine; and,
+as a user of the command line meets it, ``deltaprop demo --seeds 0-9`` (one process) against ten
+``deltaprop demo --seed k`` (ten processes).
 """
 import argparse
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -59,6 +63,23 @@ def main(argv=None):
     print(C.table([f"recipe ({len(seeds)} seeds, 300 epochs)", "run_seeds (one pass)", f"{len(seeds)} recipe calls (compiled)",
                    "saving", f"{len(seeds)} runs, NumPy engine", "saving"], rows))
     print("\nTimes include building each seed's data and network; medians of", args.repeat, "(NumPy engine: one run).")
+    cli(seeds, args.repeat)
+
+
+def cli(seeds, repeat):
+    """The command line: one `demo --seeds` process against one `demo --seed k` process a seed."""
+    def run(*extra):
+        done = subprocess.run([sys.executable, "-m", "deltaprop", "demo", "--no-plot", "-q", *extra],
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"deltaprop demo {' '.join(extra)} failed: {done.stderr.strip()}")
+    secs = C.interleaved({"together": lambda: run("--seeds", f"{seeds[0]}-{seeds[-1]}"),
+                          "alone": lambda: [run("--seed", str(s)) for s in seeds]}, repeat=repeat)
+    t_all, t_one = C.median(secs["together"]), C.median(secs["alone"])
+    print()
+    print(C.table(["command line (process wall time)", f"demo --seeds {seeds[0]}-{seeds[-1]}",
+                   f"{len(seeds)} x demo --seed k", "saving"],
+                  [["default recipe", f"{t_all:.2f} s", f"{t_one:.2f} s", f"{t_one / t_all:.1f}x"]]))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,19 @@
-/* deltaprop._kernels: the compiled engine for small networks (see fast.py, which calls it).
+/* deltaprop._kernels: the compiled engine (see fast.py, which calls it).
  *
- * Two functions, each in float64 and float32 (the loops are in _kernel.h, included once per type):
+ * Each function runs in float64 and float32 (the loops are in _kernel.h, included once per type):
  *
  *   train(theta, spec, loss, X, Y, orders, batch, lrs, l2, Xv, Yv, g, Z, A, D, results, status,
- *         running=False, best=None, best_score=None, monitor=0)
+ *         running=False, best=None, best_score=None, monitor=0)        small networks, whole epochs
  *   train_side_by_side(th, spec, loss, X, Y, orders, lrs, l2, Xv, Yv, results, status, running=False)
+ *   plan(...), plan_step(plan, X, Y, idx, ...), plan_score(plan, X, Y, sums)
+ *                                       larger networks: one mini-batch step (or the scores of a set)
+ *                                       with BLAS's gemm, split between threads
+ *   bias_act, output_delta_rows, act_backward, sgd, momentum, adam: the elementwise passes alone
  *
- * Arrays arrive through the buffer protocol (C-contiguous NumPy arrays); their shapes, types and
- * sizes are checked here, so a wrong call raises ValueError instead of reading out of bounds. The
- * GIL is released while the loops run. Built by setup.py when deltaprop is installed.
+ * Arrays arrive through the buffer protocol (C-contiguous NumPy arrays; X and Y of plan_step in any
+ * layout); their shapes, types and sizes are checked here, so a wrong call raises ValueError instead
+ * of reading out of bounds. The GIL is released while the loops run. Built by setup.py when
+ * deltaprop is installed.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

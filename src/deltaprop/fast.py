@@ -1,8 +1,8 @@
 """The compiled engine, in C: whole epochs for small networks, fused elementwise passes for larger ones.
 
 :class:`Trainer` (small networks, plain SGD) and :class:`Batched` (any network, SGD, momentum,
-Nesterov or Adam: the matrix products in BLAS, each elementwise line of the step in one C pass; see
-its docstring) are what ``fit(engine="auto")`` uses; :mod:`deltaprop.ensemble` trains many small
+Nesterov or Adam: a whole step in one call of C, the matrix products in BLAS split between the cores;
+see its docstring) are what ``fit(engine="auto")`` uses; :mod:`deltaprop.ensemble` trains many small
 networks at once with ``train`` and ``train_side_by_side``.
 
 For a 4-5-3 network one step is a few hundred flops, so NumPy spends nearly all its time in the
@@ -171,10 +171,14 @@ class Batched:
     Where NumPy's own OpenBLAS can be called from C (:func:`blas`), the whole step runs in one call
     of ``plan_step``, on ``threads`` threads (BLAS's own count): each matrix product is split into
     one full-height part a thread, a block of units or of the batch's rows, and BLAS runs each part
-    on one thread. At batch 128 that keeps the cores busier than BLAS's own splitting of each small
-    product (and the rows of the batch are gathered, the elementwise passes and the update run on
-    all the threads). Elsewhere the matrix products go through NumPy's ``matmul`` into buffers kept
-    from step to step, and the elementwise passes through the same C functions, one call each.
+    on one thread (BLAS's own thread count is set to one during the call, and restored). At batch
+    128 that keeps the cores busier than BLAS's own splitting of each small product, and the rows
+    of the batch are gathered, the elementwise passes and the update run on all the threads too.
+    :meth:`scores` evaluates a whole set the same way (fit's exact and validation metrics), so no
+    BLAS thread of NumPy's is left spinning beside the step's. ``threads`` (default:
+    :func:`step_threads`) says how many. Elsewhere the matrix products go through NumPy's
+    ``matmul`` into buffers kept from step to step, and the elementwise passes through the same C
+    functions, one call each.
 
     NumPy makes two to four passes and a temporary for each elementwise line. The numbers are the
     NumPy engine's (to the last bits of a dot product or an exp); the layers' recorded state (z, a,
