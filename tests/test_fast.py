@@ -432,3 +432,16 @@ def test_plan_step_refuses_what_does_not_fit():
         K.plan_score(b.plan, X[:0], Y[:0], np.zeros(3))
     with pytest.raises(ValueError):
         K.plan((), (), b.Xb, b.Yb, 1, 1, True, 2, 0, 0)
+
+
+@blas_only
+def test_how_many_threads_a_step_is_split_into(monkeypatch):
+    import os
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    big, small, lib = dp.Network([784, 256, 128, 10]), dp.Network([20, 16, 3]), fast.blas()
+    assert [fast.step_threads(lib, big, 128, t) for t in (1, 2, 3, 4)] == [1, 2, 3, 4]
+    assert fast.step_threads(lib, big, 128, 8) == 1  # 16 rows a thread: BLAS's own 8 threads do better
+    assert fast.step_threads(lib, big, 256, 8) == 8
+    assert fast.step_threads(lib, small, 128, 4) == 1  # too small a step to share
+    assert fast.step_threads(lib, big, 128) == fast.step_threads(lib, big, 128, fast.blas_threads(lib))

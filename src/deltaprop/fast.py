@@ -355,11 +355,19 @@ def _find_openblas():
 
 def step_threads(lib, net, batch, threads=None):
     """Threads for Batched's step: BLAS's own count (as threadpoolctl or OPENBLAS_NUM_THREADS left it),
-    at most one per 32 rows of the batch and one per core, and one where a step is too small to share."""
-    import ctypes
+    if the step is large enough to share and the batch has 32 rows a thread for that many; else one
+    thread, which leaves each matrix product to BLAS's own threads (a machine with more cores than
+    the batch can feed is better served by them)."""
     import os
     if threads is None:
-        threads = ctypes.CFUNCTYPE(ctypes.c_int)(lib["get_threads"])()
+        threads = blas_threads(lib)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     flops = 6 * batch * sum(layer.W.size for layer in net.layers)
-    return max(1, min(int(threads), cores, batch // 32, 64)) if flops >= 4e6 else 1
+    threads = min(int(threads), cores)
+    return threads if 1 < threads <= min(batch // 32, 64) and flops >= 4e6 else 1
+
+
+def blas_threads(lib):
+    """BLAS's own thread count now."""
+    import ctypes
+    return ctypes.CFUNCTYPE(ctypes.c_int)(lib["get_threads"])()
