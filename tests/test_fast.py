@@ -445,3 +445,23 @@ def test_how_many_threads_a_step_is_split_into(monkeypatch):
     assert fast.step_threads(lib, big, 256, 8) == 8
     assert fast.step_threads(lib, small, 128, 4) == 1  # too small a step to share
     assert fast.step_threads(lib, big, 128) == fast.step_threads(lib, big, 128, fast.blas_threads(lib))
+
+
+@compiled_only
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+@pytest.mark.parametrize("path", ["plan", "matmul"])
+def test_optimizer_state_in_another_memory_layout_than_its_weights(optimizer, path, monkeypatch):
+    """State arrays made (or loaded) row by row for weights stored column by column still line up."""
+    if path == "matmul":
+        monkeypatch.setattr(fast, "_BLAS", [None])
+    rng = np.random.default_rng(17)
+    X, labels = rng.normal(size=(200, 40)).astype(np.float32), rng.integers(0, 4, 200)
+    runs = []
+    for engine in ("numpy", "compiled"):
+        net = dp.Network([40, 64, 4], output_activation="softmax", seed=0, dtype="float32")
+        assert net.weights[0].flags.f_contiguous and not net.weights[0].flags.c_contiguous
+        opt = {"momentum": dp.Momentum, "adam": dp.Adam}[optimizer](0.01)
+        net.fit(X, labels, epochs=1, batch_size=50, optimizer=opt, verbose=0, engine=engine, seed=1)
+        opt.state = [tuple(np.ascontiguousarray(a) for a in s) if isinstance(s, tuple) else np.ascontiguousarray(s) for s in opt.state]
+        runs.append((net, net.fit(X, labels, epochs=2, batch_size=50, optimizer=opt, verbose=0, engine=engine, seed=2)))
+    assert_same(runs, tol=2e-5)

@@ -764,7 +764,7 @@ static void FN(step_part)(Plan *p, int t)
         split(u->count, T, t, &c0, &c1);
         real *P = (real *)u->p + c0, *G = (real *)u->g + c0, *S1 = u->s1 ? (real *)u->s1 + c0 : NULL;
         const i64 n = c1 - c0;
-        const real l2 = u->decay ? (real)p->l2 : 0;
+        const real l2 = u->is_w ? (real)p->l2 : 0;
         if (p->opt == OPT_SGD) FN(sgd)(P, G, n, (real)p->lr, l2);
         else if (p->opt == OPT_MOMENTUM) FN(momentum)(P, G, S1, n, (real)p->lr, l2, (real)p->mu, p->nesterov);
         else FN(adam)(P, G, S1, (real *)u->s2 + c0, n, l2, (real)p->b1, (real)p->c1, (real)p->b2, (real)p->c2,

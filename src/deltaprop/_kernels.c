@@ -98,7 +98,11 @@ typedef struct {                       /* one layer: W (or W^T, when wt) and dW 
     int wt, by_rows;                   /* wt: W^T is the C-contiguous array; by_rows: split the batch's rows */
 } PLayer;
 
-typedef struct { void *p, *g, *s1, *s2; i64 count; int decay; } PParam;  /* 1-d views; s1, s2: optimizer state */
+typedef struct {                       /* a layer's W or b as 1-d views; s1, s2: its optimizer state */
+    void *p, *g, *s1, *s2;
+    i64 count, layer;
+    int is_w;                          /* W (takes l2) or b */
+} PParam;
 
 typedef struct {                       /* sense-reversing barrier of T threads */
     _Atomic int count, sense;
@@ -753,12 +757,16 @@ static PyObject *py_plan(PyObject *self, PyObject *args)
     for (Py_ssize_t q = 0; q < P; q++) {
         PyObject *t = PyTuple_GET_ITEM(params, q), *o[4];
         PParam *u = &p->param[q];
-        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "OOOOp", &o[0], &o[1], &o[2], &o[3], &u->decay)) goto fail_msg;
-        Arg a = {0};
-        if (get(o[0], &a, "param", 1, 'r', 1) < 0) goto fail;
-        p->views[p->n_views++] = a.view;
-        u->p = a.view.buf;
-        u->count = dim(&a, 0);
+        long long layer;
+        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "OOOOLp", &o[0], &o[1], &o[2], &o[3], &layer, &u->is_w)) goto fail_msg;
+        if (layer < 0 || layer >= L) {
+            PyErr_Format(PyExc_ValueError, "parameter %lld names layer %lld of %lld", (long long)q, layer, (long long)L);
+            goto fail;
+        }
+        const PLayer *y = &p->layer[layer];
+        u->layer = layer;
+        u->count = u->is_w ? y->n_out * y->n_in : y->n_out;
+        if (!(u->p = keep(p, o[0], "param", 1, u->count, 0, 1))) goto fail;
         if (!(u->g = keep(p, o[1], "grad", 1, u->count, 0, 1))) goto fail;
         if (o[2] != Py_None && !(u->s1 = keep(p, o[2], "optimizer state", 1, u->count, 0, 1))) goto fail;
         if (o[3] != Py_None && !(u->s2 = keep(p, o[3], "optimizer state", 1, u->count, 0, 1))) goto fail;
@@ -768,7 +776,7 @@ static PyObject *py_plan(PyObject *self, PyObject *args)
 fail_msg:
     if (!PyErr_Occurred())
         PyErr_SetString(PyExc_ValueError, "plan: layers are (W, b, dW, db, z, a, delta, act, wt, by_rows), params are "
-                                          "(param, grad, state1, state2, decay)");
+                                          "(param, grad, state1, state2, layer, is_w)");
 fail:
     Py_DECREF(capsule);
     return NULL;

@@ -216,7 +216,9 @@ class Batched:
         code, args = _optimizer_args(opt, [p for p, _, _, _ in self.params])
         state = [a for s in opt.state for a in (s if isinstance(s, tuple) else (s,)) if a is not None]
         if self.plan is None or len(state) != len(self.planned_state) or any(a is not b for a, b in zip(state, self.planned_state)):
-            self.plan, self.planned_state = self._plan(opt), state
+            _match_layouts(opt, [p for p, _, _, _ in self.params])
+            self.plan = self._plan(opt)
+            self.planned_state = [a for s in opt.state for a in (s if isinstance(s, tuple) else (s,)) if a is not None]
         if isinstance(idx, slice):
             rows, start, m = None, idx.start, len(range(*idx.indices(len(X))))
         else:
@@ -240,10 +242,10 @@ class Batched:
         Z, A, D = self.buffers[self.batch]
         layers = tuple((W.T if f else W, b, dW.T if f else dW, db, z, a, d, code, f, code == SOFTMAX or W.shape[0] < 16 * self.threads)
                        for W, b, dW, db, z, a, d, code, f in zip(self.W, self.b, self.dW, self.db, Z, A, D, self.codes, self.f_layout))
-        params = []
-        for (_, p, g, is_W), s in zip(self.params, opt.state):
+        params, layer_of = [], {id(p): l for l, layer in enumerate(self.W) for p in (self.W[l], self.b[l])}
+        for (param, p, g, is_W), s in zip(self.params, opt.state):
             s = s if isinstance(s, tuple) else (s, None)
-            params.append((p, g, *(None if a is None else a.ravel(order="K") for a in s), is_W))
+            params.append((p, g, *(None if a is None else a.ravel(order="K") for a in s), layer_of[id(param)], is_W))
         gemm = self.lib["dgemm" if self.W[0].dtype == np.float64 else "sgemm"]
         return self.K.plan(layers, tuple(params), self.Xb, self.Yb, self.loss, gemm, self.lib["ilp64"], self.threads,
                            self.lib["set_threads"], self.lib["get_threads"])
@@ -294,10 +296,22 @@ def _optimizer_args(opt, params):
     return OPTIMIZER_CODES[name], (lr, getattr(opt, "momentum", 0.0), name == "Nesterov", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
+def _match_layouts(opt, params):
+    """The C passes walk a parameter and its optimizer state as 1-d views: give each state array its
+    parameter's memory layout (a state made or loaded row by row for weights stored column by column
+    would otherwise pair the wrong entries)."""
+    for i, (p, s) in enumerate(zip(params, opt.state)):
+        order = "F" if p.flags.f_contiguous and not p.flags.c_contiguous else "C"
+        same = lambda a: a is None or (a.flags.f_contiguous if order == "F" else a.flags.c_contiguous)
+        if not all(same(a) for a in (s if isinstance(s, tuple) else (s,))):
+            opt.state[i] = tuple(np.array(a, order=order) for a in s) if isinstance(s, tuple) else np.array(s, order=order)
+
+
 def _update(K, opt, params):
     """opt.step on [(param, its 1-d view, dC/dparam without l2 as a 1-d view, l2), ...], each
     parameter's update in one C pass; the optimizer's state is what opt.step would keep."""
     code, (lr, mu, nesterov, b1, c1, b2, c2, eta_t, eps_t) = _optimizer_args(opt, [p for p, _, _, _ in params])
+    _match_layouts(opt, [p for p, _, _, _ in params])
     for (_, p, g, l2), state in zip(params, opt.state):  # the state arrays share the param's layout
         if code == 0:
             K.sgd(p, g, lr, l2)
