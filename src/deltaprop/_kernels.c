@@ -888,6 +888,25 @@ static void run_step(Plan *p, i64 m, i64 total, double *sums)
         for (int k = 0; k < 3; k++) sums[k] = s[k];
 }
 
+/* sums: a writable float64 array of 3 numbers */
+static double *get_sums(PyObject *obj, Arg *arg)
+{
+    if (get(obj, arg, "sums", 1, 'd', 1) < 0) return NULL;
+    if (dim(arg, 0) != 3) {
+        PyErr_SetString(PyExc_ValueError, "sums must hold 3 numbers");
+        return NULL;
+    }
+    return arg->view.buf;
+}
+
+static PyObject *release_data(Py_buffer *x, Py_buffer *y, Arg *a, PyObject *ret)
+{
+    if (x->obj) PyBuffer_Release(x);
+    if (y->obj) PyBuffer_Release(y);
+    release(a, 2);
+    return ret;
+}
+
 static PyObject *py_plan_step(PyObject *self, PyObject *args)
 {
     PyObject *capsule, *ox, *oy, *oidx, *osums;
@@ -904,11 +923,7 @@ static PyObject *py_plan_step(PyObject *self, PyObject *args)
     PyObject *ret = NULL;
     if (take_rows(p, &x, &y, ox, oy, oidx, &a[0], start, m, p->batch) < 0) goto done;
     double *sums = NULL;
-    if (osums != Py_None) {
-        if (get(osums, &a[1], "sums", 1, 'd', 1) < 0) goto done;
-        if (dim(&a[1], 0) != 3) FAIL("sums must hold 3 numbers");
-        sums = a[1].view.buf;
-    }
+    if (osums != Py_None && !(sums = get_sums(osums, &a[1]))) goto done;
     if (opt < OPT_SGD || opt > OPT_ADAM) FAIL("unknown optimizer code %d", opt);
     for (int q = 0; q < p->P; q++)
         if ((opt != OPT_SGD && !p->param[q].s1) || (opt == OPT_ADAM && !p->param[q].s2))
@@ -920,10 +935,7 @@ static PyObject *py_plan_step(PyObject *self, PyObject *args)
     run_step(p, m, m, sums);
     ret = Py_NewRef(Py_None);
 done:
-    if (x.obj) PyBuffer_Release(&x);
-    if (y.obj) PyBuffer_Release(&y);
-    release(a, 2);
-    return ret;
+    return release_data(&x, &y, a, ret);
 }
 
 static PyObject *py_plan_score(PyObject *self, PyObject *args)
@@ -938,17 +950,14 @@ static PyObject *py_plan_score(PyObject *self, PyObject *args)
     if (PyObject_Length(ox) < 1) FAIL("X has no rows to score");
     const long long N = (long long)PyObject_Length(ox);
     if (take_rows(p, &x, &y, ox, oy, Py_None, &a[0], 0, N, N) < 0) goto done;
-    if (get(osums, &a[1], "sums", 1, 'd', 1) < 0) goto done;
-    if (dim(&a[1], 0) != 3) FAIL("sums must hold 3 numbers");
+    double *sums = get_sums(osums, &a[1]);
+    if (!sums) goto done;
     p->train = 0;
     p->rows = p->rows_buf;
-    run_step(p, p->batch, N, a[1].view.buf);
+    run_step(p, p->batch, N, sums);
     ret = Py_NewRef(Py_None);
 done:
-    if (x.obj) PyBuffer_Release(&x);
-    if (y.obj) PyBuffer_Release(&y);
-    release(a, 2);
-    return ret;
+    return release_data(&x, &y, a, ret);
 }
 
 static PyMethodDef methods[] = {
