@@ -319,11 +319,12 @@ def threads(monkeypatch):
     return force
 
 
+NUMPY_BLAS = str(np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name", ""))
+
+
 @compiled_only
+@pytest.mark.skipif("openblas" not in NUMPY_BLAS.lower(), reason=f"NumPy uses {NUMPY_BLAS or 'an unknown BLAS'}")
 def test_numpys_openblas_is_found_where_numpy_uses_one():
-    name = str(np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name", ""))
-    if "openblas" not in name.lower():
-        pytest.skip(f"NumPy uses {name or 'an unknown BLAS'}")
     lib = fast.blas()
     assert lib is not None and all(lib[k] for k in ("dgemm", "sgemm", "set_threads", "get_threads"))
 
