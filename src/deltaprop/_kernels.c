@@ -727,10 +727,7 @@ static PyObject *py_plan(PyObject *self, PyObject *args)
         Arg w = {0};
         if (get(o[0], &w, "W", 2, 'r', 1) < 0) goto fail;
         p->views[p->n_views++] = w.view;
-        if (l == 0) {
-            p->itemsize = w.view.itemsize;
-            p->batch = 0;
-        }
+        if (l == 0) p->itemsize = w.view.itemsize;
         y->wt = wt; y->by_rows = by_rows; y->act = act; y->W = w.view.buf;
         y->n_out = dim(&w, wt ? 1 : 0); y->n_in = dim(&w, wt ? 0 : 1);
         if (w.view.itemsize != p->itemsize || (l && y->n_in != p->layer[l - 1].n_out) || act < IDENTITY || act > SOFTMAX

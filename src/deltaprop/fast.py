@@ -214,16 +214,17 @@ class Batched:
         if self.lib is None:
             return self._step_numpy(X[idx], Y[idx], opt, l2, sums)
         code, args = _optimizer_args(opt, [p for p, _, _, _ in self.params])
-        state = [a for s in opt.state for a in (s if isinstance(s, tuple) else (s,)) if a is not None]
+        state = _state_arrays(opt)
         if self.plan is None or len(state) != len(self.planned_state) or any(a is not b for a, b in zip(state, self.planned_state)):
-            _match_layouts(opt, [p for p, _, _, _ in self.params])
-            self.plan = self._plan(opt)
-            self.planned_state = [a for s in opt.state for a in (s if isinstance(s, tuple) else (s,)) if a is not None]
-        if isinstance(idx, slice):
-            rows, start, m = None, idx.start, len(range(*idx.indices(len(X))))
+            _match_layouts(opt, [p for p, _, _, _ in self.params])  # (a new state array, or the first step)
+            self.plan, self.planned_state = self._plan(opt), _state_arrays(opt)
+        if isinstance(idx, slice):  # rows start .. stop, read in place
+            start, stop, stride = idx.indices(len(X))
+            idx = None if stride == 1 else np.arange(start, stop, stride)
+            m = stop - start if stride == 1 else len(idx)
         else:
-            rows, start, m = idx, 0, len(idx)
-        self.K.plan_step(self.plan, X, Y, rows, start, m, None if sums is None else self.sums, code, args[0], l2, *args[1:])
+            start, m = 0, len(idx)
+        self.K.plan_step(self.plan, X, Y, idx, start, m, None if sums is None else self.sums, code, args[0], l2, *args[1:])
         if sums is not None:
             for i in range(3):
                 sums[i] += float(self.sums[i])
@@ -242,7 +243,7 @@ class Batched:
         Z, A, D = self.buffers[self.batch]
         layers = tuple((W.T if f else W, b, dW.T if f else dW, db, z, a, d, code, f, code == SOFTMAX or W.shape[0] < 16 * self.threads)
                        for W, b, dW, db, z, a, d, code, f in zip(self.W, self.b, self.dW, self.db, Z, A, D, self.codes, self.f_layout))
-        params, layer_of = [], {id(p): l for l, layer in enumerate(self.W) for p in (self.W[l], self.b[l])}
+        params, layer_of = [], {id(p): l for l in range(len(self.W)) for p in (self.W[l], self.b[l])}
         for (param, p, g, is_W), s in zip(self.params, opt.state):
             s = s if isinstance(s, tuple) else (s, None)
             params.append((p, g, *(None if a is None else a.ravel(order="K") for a in s), layer_of[id(param)], is_W))
@@ -294,6 +295,11 @@ def _optimizer_args(opt, params):
         eps_t = opt.epsilon * math.sqrt(1 - opt.beta2 ** opt.t)
         return 2, (lr, 0.0, False, opt.beta1, 1 - opt.beta1, opt.beta2, 1 - opt.beta2, eta_t, eps_t)
     return OPTIMIZER_CODES[name], (lr, getattr(opt, "momentum", 0.0), name == "Nesterov", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def _state_arrays(opt):
+    """Every array of the optimizer's state, in order."""
+    return [a for s in opt.state for a in (s if isinstance(s, tuple) else (s,)) if a is not None]
 
 
 def _match_layouts(opt, params):
