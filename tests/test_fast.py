@@ -466,3 +466,16 @@ def test_optimizer_state_in_another_memory_layout_than_its_weights(optimizer, pa
         opt.state = [tuple(np.ascontiguousarray(a) for a in s) if isinstance(s, tuple) else np.ascontiguousarray(s) for s in opt.state]
         runs.append((net, net.fit(X, labels, epochs=2, batch_size=50, optimizer=opt, verbose=0, engine=engine, seed=2)))
     assert_same(runs, tol=2e-5)
+
+
+@blas_only
+@pytest.mark.parametrize("T", [1, 2])
+def test_scores_in_chunks_of_rows_that_do_not_divide_the_set(T, threads, monkeypatch):
+    """fit's exact and validation metrics in several chunks, the last one short (here 37 rows a chunk:
+    230 training rows are six chunks and 8 rows, 30 validation rows one short chunk)."""
+    threads(T)
+    row_bytes = 8 * (2 * (64 + 64 + 4) + 40 + 4)  # the case's float64 z and a of every layer, one row of X and Y
+    monkeypatch.setattr(fast, "SCORE_BYTES", 37 * row_bytes)
+    from deltaprop.losses import get_loss
+    assert fast.Batched(dp.Network([40, 64, 64, 4]), get_loss("squared_error"), 16).score_rows == 37
+    test_batched_steps_of_a_larger_network_equal_the_numpy_engine(*BATCHED[0], "exact")

@@ -111,7 +111,7 @@ typedef struct {                       /* sense-reversing barrier of T threads *
 
 typedef struct {
     int L, P, T, threads, ilp64;         /* T: threads of this step; threads: the plan's */
-    i64 loss, batch, itemsize;
+    i64 loss, batch, rows_max, itemsize;   /* batch: rows a step; rows_max: a scoring call's (>= batch) */
     PLayer *layer;
     PParam *param;
     void *Xb, *Yb, *gemm;
@@ -736,20 +736,29 @@ static PyObject *py_plan(PyObject *self, PyObject *args)
                          (long long)l);
             goto fail;
         }
-        if (l == 0) {   /* the batch size, from the first layer's z */
-            Arg z = {0};
-            if (get(o[4], &z, "z", 2, 'r', 1) < 0) goto fail;
-            p->batch = dim(&z, 0);
-            PyBuffer_Release(&z.view);
+        if (l == 0) {   /* the rows of a step, from the first layer's delta; of a scoring chunk, from its z */
+            Arg z = {0}, d = {0};
+            const int ok = get(o[4], &z, "z", 2, 'r', 1) == 0 && get(o[6], &d, "delta", 2, 'r', 1) == 0;
+            if (ok) {
+                p->rows_max = dim(&z, 0);
+                p->batch = dim(&d, 0);
+            }
+            if (z.held) PyBuffer_Release(&z.view);
+            if (d.held) PyBuffer_Release(&d.view);
+            if (!ok) goto fail;
+            if (p->batch < 1 || p->rows_max < p->batch) {
+                PyErr_SetString(PyExc_ValueError, "z and a must have at least as many rows as delta, and delta one or more");
+                goto fail;
+            }
         }
         const i64 r = wt ? y->n_in : y->n_out, c = wt ? y->n_out : y->n_in;
         if (!(y->b = keep(p, o[1], "b", 1, y->n_out, 0, 1)) || !(y->dW = keep(p, o[2], "dW", 2, r, c, 1))
-            || !(y->db = keep(p, o[3], "db", 1, y->n_out, 0, 1)) || !(y->Z = keep(p, o[4], "z", 2, p->batch, y->n_out, 1))
-            || !(y->A = keep(p, o[5], "a", 2, p->batch, y->n_out, 1)) || !(y->D = keep(p, o[6], "delta", 2, p->batch, y->n_out, 1)))
+            || !(y->db = keep(p, o[3], "db", 1, y->n_out, 0, 1)) || !(y->Z = keep(p, o[4], "z", 2, p->rows_max, y->n_out, 1))
+            || !(y->A = keep(p, o[5], "a", 2, p->rows_max, y->n_out, 1)) || !(y->D = keep(p, o[6], "delta", 2, p->batch, y->n_out, 1)))
             goto fail;
     }
-    if (!(p->Xb = keep(p, xb, "xb", 2, p->batch, p->layer[0].n_in, 1))
-        || !(p->Yb = keep(p, yb, "yb", 2, p->batch, p->layer[L - 1].n_out, 1)))
+    if (!(p->Xb = keep(p, xb, "xb", 2, p->rows_max, p->layer[0].n_in, 1))
+        || !(p->Yb = keep(p, yb, "yb", 2, p->rows_max, p->layer[L - 1].n_out, 1)))
         goto fail;
     for (Py_ssize_t q = 0; q < P; q++) {
         PyObject *t = PyTuple_GET_ITEM(params, q), *o[4];
@@ -768,7 +777,7 @@ static PyObject *py_plan(PyObject *self, PyObject *args)
         if (o[2] != Py_None && !(u->s1 = keep(p, o[2], "optimizer state", 1, u->count, 0, 1))) goto fail;
         if (o[3] != Py_None && !(u->s2 = keep(p, o[3], "optimizer state", 1, u->count, 0, 1))) goto fail;
     }
-    if (!(p->rows_buf = calloc((size_t)(3 * p->batch), sizeof(double)))) goto nomem;
+    if (!(p->rows_buf = calloc((size_t)(3 * p->rows_max), sizeof(double)))) goto nomem;
     return capsule;
 fail_msg:
     if (!PyErr_Occurred())
@@ -951,7 +960,7 @@ static PyObject *py_plan_score(PyObject *self, PyObject *args)
     if (!sums) goto done;
     p->train = 0;
     p->rows = p->rows_buf;
-    run_step(p, p->batch, N, sums);
+    run_step(p, p->rows_max, N, sums);
     ret = Py_NewRef(Py_None);
 done:
     return release_data(&x, &y, a, ret);

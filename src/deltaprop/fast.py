@@ -194,7 +194,14 @@ class Batched:
         self.f_layout = [W.flags.f_contiguous and not W.flags.c_contiguous for W in self.W]
         self.dW = [np.empty_like(W) for W in self.W]  # in W's own memory layout
         self.db = [np.empty_like(b) for b in self.b]
-        self.buffers = {self.batch: tuple([np.empty((self.batch, layer.n_out), dt) for layer in layers] for _ in range(3))}
+        # z and a have rows for a step and for a scoring chunk (plan_score: up to 1024 rows or 8 MiB of
+        # buffers, so that its products are wide); delta for a step
+        row_bytes = np.dtype(dt).itemsize * (2 * sum(layer.n_out for layer in layers) + layers[0].n_in + layers[-1].n_out)
+        self.score_rows = max(self.batch, min(1024, SCORE_BYTES // row_bytes))
+        Z, A = ([np.empty((self.score_rows, layer.n_out), dt) for layer in layers] for _ in range(2))
+        self.full = Z, A
+        self.buffers = {self.batch: ([z[:self.batch] for z in Z], [a[:self.batch] for a in A],
+                                     [np.empty((self.batch, layer.n_out), dt) for layer in layers])}
         self.sums = np.zeros(3)
         # (parameter, its 1-d view, the gradient's 1-d view, takes l2), in the order of
         # Network.params_and_grads, which the optimizer's state follows
@@ -205,8 +212,8 @@ class Batched:
         self.threads = 1 if self.lib is None else step_threads(self.lib, net, self.batch, threads)
         self.plan, self.planned_state = None, None
         if self.lib is not None:
-            self.Xb = np.empty((self.batch, layers[0].n_in), dt)
-            self.Yb = np.empty((self.batch, layers[-1].n_out), dt)
+            self.Xb = np.empty((self.score_rows, layers[0].n_in), dt)
+            self.Yb = np.empty((self.score_rows, layers[-1].n_out), dt)
 
     def step(self, X, Y, idx, opt, l2, sums=None):
         """Train on the rows ``idx`` (row numbers, or a slice) of (X, Y) with the optimizer ``opt``;
@@ -240,7 +247,7 @@ class Batched:
 
     def _plan(self, opt):
         """The arrays of the step, for plan_step: each layer's, then each parameter's with its optimizer state."""
-        Z, A, D = self.buffers[self.batch]
+        (Z, A), D = self.full, self.buffers[self.batch][2]
         layers = tuple((W.T if f else W, b, dW.T if f else dW, db, z, a, d, code, f, code == SOFTMAX or W.shape[0] < 16 * self.threads)
                        for W, b, dW, db, z, a, d, code, f in zip(self.W, self.b, self.dW, self.db, Z, A, D, self.codes, self.f_layout))
         params, layer_of = [], {id(p): l for l in range(len(self.W)) for p in (self.W[l], self.b[l])}
@@ -280,6 +287,7 @@ class Batched:
                 sums[i] += float(self.sums[i])
 
 
+SCORE_BYTES = 8 << 20  # Batched's scoring buffers (z, a, the gathered rows) hold at most this, or one batch
 OPTIMIZER_CODES = {"SGD": 0, "Momentum": 1, "Nesterov": 1, "Adam": 2}  # as the enum of _kernels.c
 
 
