@@ -479,3 +479,15 @@ def test_scores_in_chunks_of_rows_that_do_not_divide_the_set(T, threads, monkeyp
     from deltaprop.losses import get_loss
     assert fast.Batched(dp.Network([40, 64, 64, 4]), get_loss("squared_error"), 16).score_rows == 37
     test_batched_steps_of_a_larger_network_equal_the_numpy_engine(*BATCHED[0], "exact")
+
+
+@blas_only
+@pytest.mark.parametrize("out, loss", [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy")])
+def test_a_network_of_one_layer_split_between_threads(out, loss, threads):
+    threads(2)
+    rng = np.random.default_rng(18)
+    X, labels = rng.normal(size=(600, 300)), rng.integers(0, 10, 600)
+    assert not fast.is_small(dp.Network([300, 10]), 128)
+    runs = both(lambda: dp.Network([300, 10], output_activation=out, seed=0), X, labels, epochs=2, batch_size=128,
+                optimizer="adam", learning_rate=0.01, loss=loss, seed=1, validation_data=(X[:100], labels[:100]))
+    assert_same(runs)
