@@ -491,3 +491,24 @@ def test_a_network_of_one_layer_split_between_threads(out, loss, threads):
     runs = both(lambda: dp.Network([300, 10], output_activation=out, seed=0), X, labels, epochs=2, batch_size=128,
                 optimizer="adam", learning_rate=0.01, loss=loss, seed=1, validation_data=(X[:100], labels[:100]))
     assert_same(runs)
+
+
+@blas_only
+def test_ctrl_c_during_a_threaded_step_stops_between_two_steps(threads):
+    """A real SIGINT while the step's threads run: they block signals, so it reaches Python's thread,
+    and the first Ctrl-C stops training after the current step, as the NumPy engine does."""
+    import os
+    import signal
+    import threading
+    from deltaprop.training import TrainingInterrupted
+    threads(2)
+    rng = np.random.default_rng(19)
+    X, labels = rng.normal(size=(2000, 100)), rng.integers(0, 5, 2000)
+    net = dp.Network([100, 128, 5], output_activation="softmax", seed=0)
+    timer = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(TrainingInterrupted) as err:
+        net.fit(X, labels, epochs=10 ** 5, batch_size=64, verbose=0, catch_interrupt=True)
+    timer.cancel()
+    assert err.value.state.clean_interrupt and len(err.value.history.epoch) >= 1
+    assert all(np.isfinite(w).all() for w in net.weights)

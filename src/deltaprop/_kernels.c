@@ -579,6 +579,7 @@ done:
  * uses the workers (another thread's step meanwhile runs on its own thread alone). */
 #ifndef _WIN32
 #include <pthread.h>
+#include <signal.h>
 #define SPIN_WAIT (1L << 16)
 
 static struct {
@@ -613,9 +614,13 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* at least n workers (threads 1..n); returns how many there are */
+/* at least n workers (threads 1..n); returns how many there are. They block every signal, so that
+ * Ctrl-C and the like reach the thread that runs Python. */
 static int start_workers(int n)
 {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     while (pool.started < n && pool.started < MAX_THREADS - 1) {
         const int t = pool.started + 1;
         pthread_t th;
@@ -624,6 +629,7 @@ static int start_workers(int n)
         pthread_detach(th);
         pool.started++;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return pool.started;
 }
 
