@@ -140,12 +140,13 @@ def _unpack(p, net):
 
 def _history(net, job, results, seconds):
     """The History fit would have recorded, from the kernel's per-epoch sums."""
-    history, best = History(), np.inf
+    history = History()
     monitor = "val_loss" if job["validated"] else "loss"
-    logs = _kernel_logs(results, job["Y"], job["Yv"] if job["validated"] else None, job["l2"], job["task"],
-                        job["lr"], seconds)
-    for e, epoch_logs in enumerate(logs):
-        history.append(e + 1, epoch_logs)
-        if epoch_logs[monitor] < best:
-            best, history.best_epoch = epoch_logs[monitor], e + 1
+    columns = _kernel_logs(results, job["Y"], job["Yv"] if job["validated"] else None, job["l2"], job["task"],
+                           job["lr"], seconds)
+    history.extend(range(1, len(results) + 1), columns)
+    score = np.asarray(columns[monitor])
+    improved = score < np.inf  # as fit's "score < best so far": the first lowest epoch, none if never finite
+    if improved.any():
+        history.best_epoch = int(np.argmin(np.where(improved, score, np.inf))) + 1
     return history

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .callbacks import ProgressBar
+from .callbacks import ProgressBar, _rows
 from .errors import ConfigError, DataError, ShapeError, TrainingDiverged, choose
 from .network import make_rng
 from .optimizers import get_optimizer
@@ -34,6 +34,12 @@ class History:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
+
+    def extend(self, epochs, columns):
+        """Several epochs at once: ``columns[key]`` holds one value per epoch of ``epochs``."""
+        self.epoch.extend(epochs)
+        for key, values in columns.items():
+            self.history.setdefault(key, []).extend(values)
 
     def __getitem__(self, key):
         return self.history[key]
@@ -372,10 +378,10 @@ def _compiled_epochs(state, first, span, X, Y, l2, task, validation_data, shuffl
     status, sums, best = state.compiled.epochs(orders, opt.learning_rate, l2, best_score, monitor)
     seconds = (time.perf_counter() - t0) / span
     ran = status // 1000 - 1 if status else span  # the epochs that ended well
-    done = _kernel_logs(sums[:ran], Y, None if validation_data is None else validation_data[1], l2, task,
-                        opt.learning_rate, seconds)
-    for e, logs in enumerate(done):
-        state.history.append(first + e + 1, logs)
+    columns = _kernel_logs(sums[:ran], Y, None if validation_data is None else validation_data[1], l2, task,
+                           opt.learning_rate, seconds)
+    state.history.extend(range(first + 1, first + ran + 1), columns)
+    done = _rows(columns)
     state.epoch = first + ran - (0 if status else 1)
     error = None
     if status:
@@ -453,13 +459,13 @@ def _sum_columns(sums, Y, l2, task, squared_weights):
 
 
 def _kernel_logs(results, Y, Y_val, l2, task, lr, seconds):
-    """Each epoch's logs from the compiled kernel's rows [training sums (3), validation sums (3),
-    sum ||W||^2] (validation left out when Y_val is None)."""
+    """The epochs' logs from the compiled kernel's rows [training sums (3), validation sums (3), sum
+    ||W||^2] (validation left out when Y_val is None), as columns: {key: one value per epoch}."""
     columns = _sum_columns(results[:, :3], Y, l2, task, results[:, 6])
     if Y_val is not None:
         columns.update({f"val_{k}": v for k, v in _sum_columns(results[:, 3:6], Y_val, l2, task, results[:, 6]).items()})
-    keys, rows = list(columns), zip(*(columns[k].tolist() for k in columns))
-    return [{**dict(zip(keys, row)), "lr": lr, "time": seconds} for row in rows]
+    columns = {key: values.tolist() for key, values in columns.items()}
+    return {**columns, "lr": [lr] * len(results), "time": [seconds] * len(results)}
 
 
 SCORE_ROWS = 2048  # running metrics are scored this many rows at a time: a few large array calls, not many small ones
