@@ -50,9 +50,10 @@ def test_mixed_settings_fall_back_and_learning_rates_may_differ():
     (["tanh"], "sigmoid", "cross_entropy", 4),
 ])
 @pytest.mark.parametrize("n_nets, dtype, metrics", [(3, "float64", "exact"), (11, "float64", "running"),
-                                                    (10, "float32", "exact")])
+                                                    (10, "float32", "exact"), (7, "float64", "exact")])
 def test_train_many_equals_fit_for_each_network(hidden, out, loss, batch, n_nets, dtype, metrics):
-    """11 networks: a block of 8 side by side and one of 3 (the rest of its lanes repeat the last)."""
+    """3 networks: one after another; 10 and 11: a block of 8 side by side, the rest one after another;
+    7: one block side by side (its last lane repeats the last network)."""
     rng = np.random.default_rng(9)
     X, labels = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
     y = labels if out != "identity" else X[:, :1] - X[:, 1:2]

@@ -46,14 +46,12 @@ def train_many(runs, epochs):
     lrs = np.array([[j["lr"]] * epochs for j in jobs])
     results, status = np.zeros((len(runs), epochs, 7)), np.zeros(len(runs), np.int64)
     code, l2, running = fast.LOSS_CODES[loss.name], jobs[0]["l2"], jobs[0]["running"]
-    slices = _slices(len(runs), fast.BLOCK)
-    # the networks in the innermost loop (SIMD across them), where a block is at least half full
-    side = fast.side_by_side(net0, loss, batch) and len(runs) / len(slices) > fast.BLOCK / 2
-    if not side:
-        slices = _slices(len(runs), 1)
+    tasks = _tasks(len(runs), fast.side_by_side(net0, loss, batch))
 
-    def train(c):
-        """The networks c (a slice) in one kernel call; the calls of different slices run at once."""
+    def train(task):
+        """The networks c (a slice) in one kernel call, side by side or one after another; the calls
+        of different tasks run at once."""
+        c, side = task
         data = (X[c], Y[c], orders[c]) + ((lrs[c], l2, Xv[c], Yv[c]) if side else (batch, lrs[c], l2, Xv[c], Yv[c]))
         if side:
             th = np.ascontiguousarray(theta[c].T)
@@ -62,11 +60,13 @@ def train_many(runs, epochs):
         else:
             scratch = [np.zeros(P, net0.dtype)] + [np.zeros((batch, width), net0.dtype) for _ in range(3)]
             fast.train(theta[c], spec, code, *data, *scratch, results[c], status[c], running)
-    if len(slices) == 1:
-        train(slices[0])
+    threads = min(len(tasks), os.cpu_count() or 1)
+    if threads == 1:
+        for task in tasks:
+            train(task)
     else:  # the kernel lets go of the GIL: one thread a core
-        with ThreadPoolExecutor(len(slices)) as pool:
-            list(pool.map(train, slices))
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(train, tasks))
     seconds = (time.perf_counter() - t0) / (epochs * len(runs))
     histories = []
     for k, (run, job) in enumerate(zip(runs, jobs)):
@@ -78,11 +78,21 @@ def train_many(runs, epochs):
     return histories
 
 
-def _slices(K, block):
-    """K networks cut into one slice a core (at most), each a whole number of blocks where it can be."""
-    n = max(1, min(os.cpu_count() or 1, -(-K // block)))
-    bounds = np.linspace(0, K, n + 1).round().astype(int)
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+def _tasks(K, side):
+    """[(slice of the K networks, side by side?), ...] for the kernel calls. Side by side (SIMD across
+    networks) pays where a block of BLOCK lanes is more than half full: each whole block is a call,
+    and the rest too if it fills more than half a block; fewer networks than that run one after
+    another (the per-sample kernel keeps one network in registers), spread over the cores when
+    nothing else is."""
+    B, cores = fast.BLOCK, os.cpu_count() or 1
+    full = K // B if side else 0
+    tasks = [(slice(i * B, (i + 1) * B), True) for i in range(full)]
+    rest = range(full * B, K)
+    if side and len(rest) > B // 2:
+        return tasks + [(slice(rest.start, K), True)]
+    n = max(1, min(cores - len(tasks), len(rest))) if len(tasks) < cores else 1
+    bounds = np.linspace(rest.start, K, n + 1).round().astype(int).tolist()
+    return tasks + [(slice(a, b), False) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def _stackable(runs):
