@@ -446,6 +446,7 @@ def test_how_many_threads_a_step_is_split_into(monkeypatch):
     assert fast.step_threads(lib, big, 256, 8) == 8
     assert fast.step_threads(lib, small, 128, 4) == 1  # too small a step to share
     assert fast.step_threads(lib, big, 128) == fast.step_threads(lib, big, 128, fast.blas_threads(lib))
+    assert fast.step_threads({**lib, "openmp": True}, big, 128, 2) == 1  # an OpenMP build threads each call itself
 
 
 @compiled_only

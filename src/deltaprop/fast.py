@@ -375,9 +375,11 @@ def _find_openblas():
                 continue
             get_config = getattr(lib, names[4])
             get_config.restype = ctypes.c_char_p
+            parallel = getattr(lib, f"{prefix}openblas_get_parallel{suffix}", None)  # 0 none, 1 pthreads, 2 OpenMP
             address = [ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names[:4]]
             return {"dgemm": address[0], "sgemm": address[1], "set_threads": address[2], "get_threads": address[3],
-                    "ilp64": b"USE64BITINT" in (get_config() or b""), "path": path}
+                    "ilp64": b"USE64BITINT" in (get_config() or b""), "openmp": parallel is not None and parallel() == 2,
+                    "path": path}
     return None
 
 
@@ -385,8 +387,11 @@ def step_threads(lib, net, batch, threads=None):
     """Threads for Batched's step: BLAS's own count (as threadpoolctl or OPENBLAS_NUM_THREADS left it),
     if the step is large enough to share and the batch has 32 rows a thread for that many; else one
     thread, which leaves each matrix product to BLAS's own threads (a machine with more cores than
-    the batch can feed is better served by them)."""
+    the batch can feed is better served by them). One also where OpenBLAS was built with OpenMP: its
+    thread count is then each calling thread's own, and the step's threads would each start a team."""
     import os
+    if lib.get("openmp"):
+        return 1
     if threads is None:
         threads = blas_threads(lib)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
