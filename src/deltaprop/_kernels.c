@@ -22,7 +22,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdatomic.h>
+#ifndef _WIN32
 #include <sched.h>
+#endif
 
 typedef int64_t i64;
 #ifdef _MSC_VER
@@ -143,6 +145,13 @@ static inline void cpu_relax(void)
 #endif
 }
 
+static inline void yield_cpu(void)
+{
+#ifndef _WIN32
+    sched_yield();
+#endif
+}
+
 static void barrier(Barrier *b, int *sense)
 {
     if (b->T == 1) return;
@@ -154,7 +163,7 @@ static void barrier(Barrier *b, int *sense)
     } else {
         for (long spin = 0; atomic_load(&b->sense) != s; spin++) {
             cpu_relax();
-            if (spin > 20000) sched_yield();   /* the other thread is not running: let it */
+            if (spin > 20000) yield_cpu();   /* the other thread is not running: let it */
         }
     }
 }
@@ -655,7 +664,7 @@ static void run_parts(Plan *p, void (*part)(Plan *, int))
     part(p, 0);
     for (long spin = 0; atomic_load(&pool.done) < pool.started; spin++) {
         cpu_relax();
-        if (spin > 20000) sched_yield();
+        if (spin > 20000) yield_cpu();
     }
 }
 #endif
