@@ -9,7 +9,6 @@ the same per-epoch evaluation.
 
 Without the C extension, or for settings the kernel does not run, the networks are simply trained one by one.
 """
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -60,7 +59,7 @@ def train_many(runs, epochs):
         else:
             scratch = [np.zeros(P, net0.dtype)] + [np.zeros((batch, width), net0.dtype) for _ in range(3)]
             fast.train(theta[c], spec, code, *data, *scratch, results[c], status[c], running)
-    threads = min(len(tasks), os.cpu_count() or 1)
+    threads = min(len(tasks), fast.cores())
     if threads == 1:
         for task in tasks:
             train(task)
@@ -84,7 +83,7 @@ def _tasks(K, side):
     and the rest too if it fills more than half a block; fewer networks than that run one after
     another (the per-sample kernel keeps one network in registers), spread over the cores when
     nothing else is."""
-    B, cores = fast.BLOCK, os.cpu_count() or 1
+    B, cores = fast.BLOCK, fast.cores()
     full = K // B if side else 0
     tasks = [(slice(i * B, (i + 1) * B), True) for i in range(full)]
     rest = range(full * B, K)

@@ -389,14 +389,12 @@ def step_threads(lib, net, batch, threads=None):
     thread, which leaves each matrix product to BLAS's own threads (a machine with more cores than
     the batch can feed is better served by them). One also where OpenBLAS was built with OpenMP: its
     thread count is then each calling thread's own, and the step's threads would each start a team."""
-    import os
     if lib.get("openmp"):
         return 1
     if threads is None:
         threads = blas_threads(lib)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     flops = 6 * batch * sum(layer.W.size for layer in net.layers)
-    threads = min(int(threads), cores)
+    threads = min(int(threads), cores())
     return threads if 1 < threads <= min(batch // 32, 64) and flops >= 4e6 else 1
 
 
@@ -404,3 +402,9 @@ def blas_threads(lib):
     """BLAS's own thread count now."""
     import ctypes
     return ctypes.CFUNCTYPE(ctypes.c_int)(lib["get_threads"])()
+
+
+def cores():
+    """The cores this process may run on."""
+    import os
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
