@@ -208,6 +208,7 @@ class Batched:
         self.params = [(p, p.ravel(order="K"), g.ravel(order="K"), is_W)
                        for layer, W, b, dW, db in zip(layers, self.W, self.b, self.dW, self.db)
                        for p, g, is_W, name in ((W, dW, True, "W"), (b, db, False, "b")) if name not in layer.frozen]
+        self.trained = [p for p, _, _, _ in self.params]
         self.lib = blas()
         self.threads = 1 if self.lib is None else step_threads(self.lib, net, self.batch, threads)
         self.plan, self.planned_state = None, None
@@ -220,10 +221,10 @@ class Batched:
         add the batch's loss, rows right and squared errors to ``sums``, if given."""
         if self.lib is None:
             return self._step_numpy(X[idx], Y[idx], opt, l2, sums)
-        code, args = _optimizer_args(opt, [p for p, _, _, _ in self.params])
+        code, args = _optimizer_args(opt, self.trained)
         state = _state_arrays(opt)
         if self.plan is None or len(state) != len(self.planned_state) or any(a is not b for a, b in zip(state, self.planned_state)):
-            _match_layouts(opt, [p for p, _, _, _ in self.params])  # (a new state array, or the first step)
+            _match_layouts(opt, self.trained)  # (a new state array, or the first step)
             self.plan, self.planned_state = self._plan(opt), _state_arrays(opt)
         if isinstance(idx, slice):  # rows start .. stop, read in place
             start, stop, stride = idx.indices(len(X))
@@ -324,8 +325,9 @@ def _match_layouts(opt, params):
 def _update(K, opt, params):
     """opt.step on [(param, its 1-d view, dC/dparam without l2 as a 1-d view, l2), ...], each
     parameter's update in one C pass; the optimizer's state is what opt.step would keep."""
-    code, (lr, mu, nesterov, b1, c1, b2, c2, eta_t, eps_t) = _optimizer_args(opt, [p for p, _, _, _ in params])
-    _match_layouts(opt, [p for p, _, _, _ in params])
+    trained = [p for p, _, _, _ in params]
+    code, (lr, mu, nesterov, b1, c1, b2, c2, eta_t, eps_t) = _optimizer_args(opt, trained)
+    _match_layouts(opt, trained)
     for (_, p, g, l2), state in zip(params, opt.state):  # the state arrays share the param's layout
         if code == 0:
             K.sgd(p, g, lr, l2)
