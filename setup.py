@@ -9,5 +9,5 @@ from setuptools import Extension, setup
 
 setup(ext_modules=[Extension(
     "deltaprop._kernels", ["src/deltaprop/_kernels.c"], depends=["src/deltaprop/_kernel.h"],
-    extra_compile_args=[] if sys.platform == "win32" else ["-O3", "-std=c11", "-pthread"],
+    extra_compile_args=[] if sys.platform == "win32" else ["-O3", "-std=c11", "-pthread", "-fno-math-errno"],
     extra_link_args=[] if sys.platform == "win32" else ["-pthread"], optional=True)])
