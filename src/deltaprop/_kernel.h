@@ -308,8 +308,10 @@ static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
  * each in one sweep, in place, the same operations in the same order per element. */
 
 /* z += b, a = f(z), row by row (m rows of n units, rows ld apart); softmax over each (whole) row */
-VECTOR_CLONES static void FN(bias_act)(real *restrict Z, const real *restrict b, real *restrict A, i64 m, i64 n, i64 ld,
-                                       i64 act)
+/* z += b, a = f(z) over m rows of n (ld apart), with the activation's code a constant in each
+ * copy of the loop (the calls below), so that each vectorizes */
+static ALWAYS_INLINE void FN(bias_act_rows)(real *restrict Z, const real *restrict b, real *restrict A, i64 m, i64 n,
+                                            i64 ld, i64 act)
 {
     for (i64 i = 0; i < m; i++) {
         real *z = Z + i * ld, *a = A + i * ld;
@@ -319,13 +321,22 @@ VECTOR_CLONES static void FN(bias_act)(real *restrict Z, const real *restrict b,
             for (i64 j = 1; j < n; j++) top = z[j] > top ? z[j] : top;
             for (i64 j = 0; j < n; j++) { a[j] = EXP(z[j] - top); total += a[j]; }
             for (i64 j = 0; j < n; j++) a[j] /= total;
-        } else if (act == RELU) {
-            for (i64 j = 0; j < n; j++) a[j] = z[j] > 0 ? z[j] : (real)0 * z[j];
         } else if (act == SIGMOID) {
             for (i64 j = 0; j < n; j++) a[j] = FN(sigmoid_v)(z[j]);
         } else {
             for (i64 j = 0; j < n; j++) a[j] = FN(act_f)(act, z[j]);
         }
+    }
+}
+
+VECTOR_CLONES static void FN(bias_act)(real *restrict Z, const real *restrict b, real *restrict A, i64 m, i64 n, i64 ld,
+                                       i64 act)
+{
+    switch (act) {
+    case RELU: FN(bias_act_rows)(Z, b, A, m, n, ld, RELU); break;
+    case LEAKY_RELU: FN(bias_act_rows)(Z, b, A, m, n, ld, LEAKY_RELU); break;
+    case IDENTITY: FN(bias_act_rows)(Z, b, A, m, n, ld, IDENTITY); break;
+    default: FN(bias_act_rows)(Z, b, A, m, n, ld, act);   /* sigmoid, softmax; tanh (the C library's) */
     }
 }
 
@@ -351,17 +362,27 @@ static void FN(output_delta_rows)(const real *Z, const real *A, const real *Y, r
 }
 
 /* G *= f'(z) elementwise: delta^(l) = f'(z^(l)) * (delta^(l+1) W^(l+1)), in place, over m rows of
- * n (ld apart); db its column sums, if given */
-VECTOR_CLONES static void FN(act_backward)(real *restrict G, const real *restrict Z, const real *restrict A,
-                                           real *restrict db, i64 m, i64 n, i64 ld, i64 act)
+ * n (ld apart), the activation's code a constant in each copy of the loop, as bias_act */
+static ALWAYS_INLINE void FN(act_backward_rows)(real *restrict G, const real *restrict Z, const real *restrict A,
+                                                i64 m, i64 n, i64 ld, i64 act)
 {
     for (i64 i = 0; i < m; i++) {
         real *g = G + i * ld;
         const real *z = Z + i * ld, *a = A + i * ld;
-        if (act == RELU)
-            for (i64 j = 0; j < n; j++) g[j] = g[j] * (z[j] > 0 ? (real)1 : (real)0);
-        else
-            for (i64 j = 0; j < n; j++) g[j] = g[j] * FN(act_df)(act, z[j], a[j]);
+        for (i64 j = 0; j < n; j++) g[j] = g[j] * FN(act_df)(act, z[j], a[j]);
+    }
+}
+
+/* act_backward_rows; db the column sums of G, if given */
+VECTOR_CLONES static void FN(act_backward)(real *restrict G, const real *restrict Z, const real *restrict A,
+                                           real *restrict db, i64 m, i64 n, i64 ld, i64 act)
+{
+    switch (act) {
+    case RELU: FN(act_backward_rows)(G, Z, A, m, n, ld, RELU); break;
+    case LEAKY_RELU: FN(act_backward_rows)(G, Z, A, m, n, ld, LEAKY_RELU); break;
+    case SIGMOID: FN(act_backward_rows)(G, Z, A, m, n, ld, SIGMOID); break;
+    case TANH: FN(act_backward_rows)(G, Z, A, m, n, ld, TANH); break;
+    default: FN(act_backward_rows)(G, Z, A, m, n, ld, IDENTITY);
     }
     if (db) FN(column_sums)(G, m, n, ld, db);
 }
