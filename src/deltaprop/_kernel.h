@@ -698,16 +698,17 @@ VECTOR_CLONES static void FN(train_k)(real *th, const Layer *net, i64 L, i64 P, 
 typedef void (*FN(gemm64))(int, int, int, i64, i64, i64, real, const real *, i64, const real *, i64, real, real *, i64);
 typedef void (*FN(gemm32))(int, int, int, int, int, int, real, const real *, int, const real *, int, real, real *, int);
 
-/* C (M x N, ldc) = op(A) op(B), row-major, op = transpose where ta / tb */
-static void FN(gemm)(const Plan *p, int ta, int tb, i64 M, i64 N, i64 K, const real *A, i64 lda, const real *B, i64 ldb,
-                     real *C, i64 ldc)
+/* C (M x N, ldc) = alpha op(A) op(B) + beta C, row-major, op = transpose where ta / tb */
+static void FN(gemm)(const Plan *p, int ta, int tb, i64 M, i64 N, i64 K, real alpha, const real *A, i64 lda,
+                     const real *B, i64 ldb, real beta, real *C, i64 ldc)
 {
     if (M <= 0 || N <= 0) return;
     if (p->ilp64)
-        ((FN(gemm64))p->gemm)(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, M, N, K, 1, A, lda, B, ldb, 0, C, ldc);
+        ((FN(gemm64))p->gemm)(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, M, N, K, alpha, A, lda, B, ldb,
+                              beta, C, ldc);
     else
-        ((FN(gemm32))p->gemm)(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, (int)M, (int)N, (int)K, 1, A,
-                              (int)lda, B, (int)ldb, 0, C, (int)ldc);
+        ((FN(gemm32))p->gemm)(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, (int)M, (int)N, (int)K, alpha,
+                              A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
 static void FN(step_part)(Plan *p, int t)
@@ -736,11 +737,11 @@ static void FN(step_part)(Plan *p, int t)
         const i64 ni = y->n_in, no = y->n_out;
         if (!(y->by_rows && rows_written) && (l || p->gather)) barrier(&p->bar, &sense);
         if (y->by_rows) {   /* rows r0..r1, all units (softmax needs whole rows) */
-            FN(gemm)(p, 0, !y->wt, r1 - r0, no, ni, a + r0 * ni, ni, W, y->wt ? no : ni, Z + r0 * no, no);
+            FN(gemm)(p, 0, !y->wt, r1 - r0, no, ni, 1, a + r0 * ni, ni, W, y->wt ? no : ni, 0, Z + r0 * no, no);
             FN(bias_act)(Z + r0 * no, y->b, A + r0 * no, r1 - r0, no, no, y->act);
         } else {            /* units c0..c1, all rows */
             split(no, T, t, &c0, &c1);
-            FN(gemm)(p, 0, !y->wt, m, c1 - c0, ni, a, ni, y->wt ? W + c0 : W + c0 * ni, y->wt ? no : ni, Z + c0, no);
+            FN(gemm)(p, 0, !y->wt, m, c1 - c0, ni, 1, a, ni, y->wt ? W + c0 : W + c0 * ni, y->wt ? no : ni, 0, Z + c0, no);
             FN(bias_act)(Z + c0, (const real *)y->b + c0, A + c0, m, c1 - c0, no, y->act);
         }
         rows_written = y->by_rows;
@@ -769,18 +770,24 @@ static void FN(step_part)(Plan *p, int t)
         barrier(&p->bar, &sense);               /* this layer's delta is whole */
         split(no, T, t, &c0, &c1);              /* units c0..c1: rows c0..c1 of dW */
         FN(column_sums)(D + c0, m, c1 - c0, no, (real *)y->db + c0);
-        if (y->wt) FN(gemm)(p, 1, 0, ni, c1 - c0, m, a, ni, D + c0, no, (real *)y->dW + c0, no);
-        else FN(gemm)(p, 1, 0, c1 - c0, ni, m, D + c0, no, a, ni, (real *)y->dW + c0 * ni, ni);
+        /* plain SGD on the first layer, whose W no thread reads any more: W <- (1 - eta l2) W - eta dW in
+         * the product itself (no dW written, zeroed first by BLAS, then read back by the update) */
+        const int fused = l == 0 && p->w0 >= 0 && p->opt == OPT_SGD;
+        const real alpha = fused ? -(real)p->lr : 1, beta = fused ? 1 - (real)p->lr * (real)p->l2 : 0;
+        real *C = fused ? (real *)y->W : (real *)y->dW;
+        if (y->wt) FN(gemm)(p, 1, 0, ni, c1 - c0, m, alpha, a, ni, D + c0, no, beta, C + c0, no);
+        else FN(gemm)(p, 1, 0, c1 - c0, ni, m, alpha, D + c0, no, a, ni, beta, C + c0 * ni, ni);
         if (l) {                                /* units c0..c1 of the layer below */
             const PLayer *z = &p->layer[l - 1];
             split(ni, T, t, &c0, &c1);
             real *G = (real *)z->D + c0;
-            FN(gemm)(p, 0, y->wt, m, c1 - c0, no, D, no, y->wt ? W + c0 * no : W + c0, y->wt ? no : ni, G, ni);
+            FN(gemm)(p, 0, y->wt, m, c1 - c0, no, 1, D, no, y->wt ? W + c0 * no : W + c0, y->wt ? no : ni, 0, G, ni);
             FN(act_backward)(G, (const real *)z->Z + c0, (const real *)z->A + c0, NULL, m, c1 - c0, ni, z->act);
         }
     }
     barrier(&p->bar, &sense);                   /* every gradient is whole, and W no longer read */
     for (int q = 0; q < p->P; q++) {            /* the optimizer's step, each parameter in T parts */
+        if (q == p->w0 && p->opt == OPT_SGD) continue;   /* done in its product */
         const PParam *u = &p->param[q];
         split(u->count, T, t, &c0, &c1);
         real *P = (real *)u->p + c0, *G = (real *)u->g + c0, *S1 = u->s1 ? (real *)u->s1 + c0 : NULL;
