@@ -122,16 +122,35 @@ def gemm_peak(dtype, n=2048, repeat=5):
 
 
 class NumpyMLP:
-    """A plain NumPy MLP baseline: ReLU hidden layers, softmax + cross-entropy, mini-batch SGD.
+    """A plain NumPy MLP baseline: ReLU hidden layers, softmax + cross-entropy, mini-batch SGD or Adam.
 
     Written the way one writes it from a textbook, with no deltaprop code: W (n_out, n_in),
-    z = a W^T + b, delta = (p - y) / m at the output, delta = (delta W) * (z > 0) below.
+    z = a W^T + b, delta = (p - y) / m at the output, delta = (delta W) * (z > 0) below; Adam as
+    Kingma and Ba write it (beta1 0.9, beta2 0.999, eps 1e-8), in place.
     """
 
-    def __init__(self, sizes, dtype=np.float32, seed=0):
+    def __init__(self, sizes, dtype=np.float32, seed=0, optimizer="sgd"):
         rng = np.random.default_rng(seed)
         self.W = [(rng.standard_normal((o, i)) * np.sqrt(2 / i)).astype(dtype) for i, o in zip(sizes[:-1], sizes[1:])]
         self.b = [np.zeros(o, dtype) for o in sizes[1:]]
+        self.adam = optimizer == "adam"
+        self.m = [np.zeros_like(p) for p in self.W + self.b]
+        self.v = [np.zeros_like(p) for p in self.W + self.b]
+        self.t = 0
+
+    def update(self, params, grads, lr):
+        if not self.adam:
+            for p, g in zip(params, grads):
+                p -= lr * g
+            return
+        self.t += 1
+        step = lr * np.sqrt(1 - 0.999 ** self.t) / (1 - 0.9 ** self.t)
+        for p, g, m, v in zip(params, grads, self.m, self.v):
+            m *= 0.9
+            m += 0.1 * g
+            v *= 0.999
+            v += 0.001 * g * g
+            p -= step * m / (np.sqrt(v) + 1e-8)
 
     def step(self, X, Y, lr):
         acts, zs = [X], []
@@ -143,12 +162,12 @@ class NumpyMLP:
         p = np.exp(z - z.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
         delta = (p - Y) / len(X)
+        dW, db = [None] * len(self.W), [None] * len(self.W)
         for l in range(len(self.W) - 1, -1, -1):
-            dW, db = delta.T @ acts[l], delta.sum(axis=0)
+            dW[l], db[l] = delta.T @ acts[l], delta.sum(axis=0)
             if l > 0:
                 delta = (delta @ self.W[l]) * (zs[l - 1] > 0)
-            self.W[l] -= lr * dW
-            self.b[l] -= lr * db
+        self.update(self.W + self.b, dW + db, lr)
 
     def epoch(self, X, y, batch_size, lr, rng):
         Y = np.eye(self.W[-1].shape[0], dtype=X.dtype)[y]
@@ -158,9 +177,9 @@ class NumpyMLP:
             self.step(X[idx], Y[idx], lr)
 
 
-def torch_epoch(sizes, X, y, lr, batch):
-    """One epoch of a PyTorch eager MLP (ReLU hidden layers, softmax + cross-entropy, plain SGD),
-    the peer both bench_mlp and bench_scaling time; X's dtype picks float32 or float64."""
+def torch_epoch(sizes, X, y, lr, batch, optimizer="sgd"):
+    """One epoch of a PyTorch eager MLP (ReLU hidden layers, softmax + cross-entropy, plain SGD or
+    Adam), the peer both bench_mlp and bench_scaling time; X's dtype picks float32 or float64."""
     import torch
     torch.set_num_threads(2)
     torch.manual_seed(0)
@@ -168,7 +187,8 @@ def torch_epoch(sizes, X, y, lr, batch):
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers += [torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
     model = torch.nn.Sequential(*layers).to(torch.float32 if X.dtype == np.float32 else torch.float64)
-    opt, lossf = torch.optim.SGD(model.parameters(), lr=lr), torch.nn.CrossEntropyLoss()
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    lossf = torch.nn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
 
     def epoch():

@@ -1,6 +1,6 @@
 """Medium MLP throughput: 784-256-128-10 ReLU + softmax cross-entropy, batch 128, plain SGD.
 
-    python bench/bench_mlp.py [--rows 20000] [--repeat 5]
+    python bench/bench_mlp.py [--rows 20000] [--repeat 5] [--optimizer sgd|adam]
 
 One epoch over ``rows`` synthetic MNIST-shaped rows (bench/_common.mnist_like), for deltaprop,
 a plain NumPy baseline written here, scikit-learn's MLPClassifier and PyTorch eager on the CPU
@@ -10,6 +10,8 @@ least disturbed by other load), the GFLOP/s that makes, and the ratio to the
 GEMM peak measured in the same run (an n^3 matrix product with the same BLAS). deltaprop is timed
 with train_metrics="running" (the training loss of the batches, as every peer here reports it)
 and with the default "exact" (a forward pass over the whole training set after the epoch).
+``--optimizer adam`` trains every program with Adam instead (learning rate 0.001, beta1 0.9,
+beta2 0.999, eps 1e-8: each library's defaults), the optimizer most training scripts use.
 
     python bench/bench_mlp.py --breakdown [--rows 20000] [--repeat 5]
 
@@ -31,6 +33,7 @@ import deltaprop as dp
 
 SIZES = [784, 256, 128, 10]
 BATCH, LR = 128, 0.01
+LRS = {"sgd": LR, "adam": 0.001}
 
 
 def flops_per_sample(sizes=SIZES):
@@ -39,49 +42,49 @@ def flops_per_sample(sizes=SIZES):
     return 2 * (2 * sum(mults) + sum(mults[1:]))
 
 
-def run_deltaprop(X, y, dtype, metrics):
+def run_deltaprop(X, y, dtype, metrics, optimizer="sgd"):
     net = dp.Network(SIZES, activation="relu", output_activation="softmax", init="he_normal", seed=0, dtype=dtype)
-    seeds = iter(range(10 ** 6))
-    return lambda: net.fit(X, y, epochs=1, batch_size=BATCH, optimizer=dp.SGD(LR), loss="cross_entropy",
+    seeds, opt = iter(range(10 ** 6)), (dp.Adam if optimizer == "adam" else dp.SGD)(LRS[optimizer])
+    return lambda: net.fit(X, y, epochs=1, batch_size=BATCH, optimizer=opt, loss="cross_entropy",
                            seed=next(seeds), verbose=0, train_metrics=metrics)
 
 
-def run_numpy(X, y, dtype):
-    mlp, rng = C.NumpyMLP(SIZES, dtype), np.random.default_rng(0)
-    return lambda: mlp.epoch(X, y, BATCH, LR, rng)
+def run_numpy(X, y, dtype, optimizer="sgd"):
+    mlp, rng = C.NumpyMLP(SIZES, dtype, optimizer=optimizer), np.random.default_rng(0)
+    return lambda: mlp.epoch(X, y, BATCH, LRS[optimizer], rng)
 
 
-def run_sklearn(X, y, dtype):
+def run_sklearn(X, y, dtype, optimizer="sgd"):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
     def epoch():
-        clf = MLPClassifier(hidden_layer_sizes=SIZES[1:-1], activation="relu", solver="sgd", batch_size=BATCH,
-                            learning_rate_init=LR, momentum=0.0, nesterovs_momentum=False, alpha=0.0, max_iter=1,
-                            shuffle=True, random_state=0)
+        clf = MLPClassifier(hidden_layer_sizes=SIZES[1:-1], activation="relu", solver=optimizer, batch_size=BATCH,
+                            learning_rate_init=LRS[optimizer], momentum=0.0, nesterovs_momentum=False, alpha=0.0,
+                            max_iter=1, shuffle=True, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X, y)
     return epoch
 
 
-def run_torch(X, y, dtype):
-    return C.torch_epoch(SIZES, X.astype(dtype, copy=False), y, LR, BATCH)
+def run_torch(X, y, dtype, optimizer="sgd"):
+    return C.torch_epoch(SIZES, X.astype(dtype, copy=False), y, LRS[optimizer], BATCH, optimizer)
 
 
 PEERS = {"plain NumPy": run_numpy, "scikit-learn": run_sklearn, "PyTorch eager": run_torch}
 
 
-def measure(rows, repeat):
+def measure(rows, repeat, optimizer="sgd"):
     results = {}
     for dtype in (np.float32, np.float64):
         X, y = C.mnist_like(rows, dtype)
         res, fns = {"peak": C.gemm_peak(dtype)}, {}
-        makers = [("deltaprop (running metrics)", lambda X, y, d: run_deltaprop(X, y, d, "running")),
-                  ("deltaprop (exact metrics)", lambda X, y, d: run_deltaprop(X, y, d, "exact"))] + list(PEERS.items())
+        makers = [("deltaprop (running metrics)", lambda X, y, d, o: run_deltaprop(X, y, d, "running", o)),
+                  ("deltaprop (exact metrics)", lambda X, y, d, o: run_deltaprop(X, y, d, "exact", o))] + list(PEERS.items())
         for name, make in makers:
             try:
-                fns[name] = make(X, y, dtype)
+                fns[name] = make(X, y, dtype, optimizer)
             except ImportError as exc:
                 res[name] = f"skipped ({exc.name} not installed)"
         for name, secs in C.interleaved(fns, repeat=repeat).items():
@@ -233,11 +236,16 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=20000)
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--breakdown", action="store_true", help="time one training step operation by operation")
+    p.add_argument("--optimizer", choices=sorted(LRS), default="sgd", help="every program's optimizer (default: sgd)")
+    p.add_argument("--breakdown", action="store_true", help="time one training step operation by operation (SGD)")
     args = p.parse_args(argv)
-    print(C.header("Medium MLP: 784-256-128-10 ReLU + softmax CE, batch 128, SGD"))
+    if args.breakdown and args.optimizer != "sgd":
+        p.error("--breakdown times the SGD step only")
+    name = {"sgd": "SGD", "adam": "Adam"}[args.optimizer]
+    print(C.header(f"Medium MLP: 784-256-128-10 ReLU + softmax CE, batch 128, {name} (learning rate {LRS[args.optimizer]})"))
     print(f"{flops_per_sample() / 1e6:.3f} MFLOP per training sample (forward + backward).\n")
-    print(breakdown(args.rows, args.repeat) if args.breakdown else report(measure(args.rows, args.repeat), args.rows))
+    print(breakdown(args.rows, args.repeat) if args.breakdown
+          else report(measure(args.rows, args.repeat, args.optimizer), args.rows))
 
 
 if __name__ == "__main__":
