@@ -22,7 +22,7 @@ static inline real FN(act_f)(i64 code, real z)
         real e = EXP(-FABS(z));           /* as activations._sigmoid: exp never overflows */
         return z >= 0 ? (real)1 / ((real)1 + e) : e / ((real)1 + e);
     }
-    case TANH: return TANHF(z);
+    case TANH: return TANH_V(z);
     case RELU: return z > 0 ? z : (real)0 * z;        /* 0 * z keeps a NaN a NaN, as np.maximum */
     case LEAKY_RELU: return z > 0 ? z : z * (real)0.01;
     default: return z;
@@ -336,7 +336,8 @@ VECTOR_CLONES static void FN(bias_act)(real *restrict Z, const real *restrict b,
     case RELU: FN(bias_act_rows)(Z, b, A, m, n, ld, RELU); break;
     case LEAKY_RELU: FN(bias_act_rows)(Z, b, A, m, n, ld, LEAKY_RELU); break;
     case IDENTITY: FN(bias_act_rows)(Z, b, A, m, n, ld, IDENTITY); break;
-    default: FN(bias_act_rows)(Z, b, A, m, n, ld, act);   /* sigmoid, softmax; tanh (the C library's) */
+    case TANH: FN(bias_act_rows)(Z, b, A, m, n, ld, TANH); break;
+    default: FN(bias_act_rows)(Z, b, A, m, n, ld, act);   /* sigmoid, softmax */
     }
 }
 

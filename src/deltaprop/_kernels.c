@@ -41,13 +41,16 @@ typedef struct { i64 n_in, n_out, w, b, act, a0, u0, frozen; } Layer;
 /* exp(x) for x <= 0 (and NaN), in plain arithmetic that a compiler can run on a whole vector of x at
  * once, unlike a call of libm's exp: exp(x) = 2^k e^r, k = round(x / ln 2), |r| <= ln 2 / 2, e^r by
  * its Taylor series to r^13 (truncation below 5e-18), 2^k built in the exponent bits. Within 2 ulp of
- * libm's exp; below -708 (where libm's result is subnormal) it returns 0. Used where K networks
- * side by side compute the sigmoids of one unit at once. */
-static inline double vexp_d(double x)
+ * libm's exp; below EXP_MIN (where libm's result is subnormal) it returns 0. Used where K networks
+ * side by side compute the sigmoids of one unit at once, and for sigmoid and tanh layers.
+ * vexp_parts gives 2^k and e^r - 1; vexp_d and vexpm1_d put them together. */
+#define EXP_MIN (-0x1.6232bdd7abcd2p+9)    /* ln(DBL_MIN) = -708.396...: exp(x) is normal from here up */
+
+static inline double vexp_parts(double x, double *scale)
 {
     const double shift = 0x1.8p52, inv_ln2 = 0x1.71547652b82fep0;
     const double ln2_hi = 0x1.62e42fee00000p-1, ln2_lo = 0x1.a39ef35793c76p-33;
-    double xc = x < -708.0 ? -708.0 : x;
+    double xc = x < EXP_MIN ? EXP_MIN : x;
     double u = xc * inv_ln2 + shift;                 /* round to nearest: k sits in the low bits of u */
     double kd = u - shift;
     double r = (xc - kd * ln2_hi) - kd * ln2_lo;
@@ -63,17 +66,39 @@ static inline double vexp_d(double x)
     p = p * r + 1.0 / 24.0;
     p = p * r + 1.0 / 6.0;
     p = p * r + 0.5;
-    p = p * r * r + r;                               /* e^r - 1 */
     uint64_t bits;
     memcpy(&bits, &u, sizeof bits);
     bits = (bits + 1023) << 52;                      /* 2^k: the low bits of u hold 2^51 + k */
-    double scale;
-    memcpy(&scale, &bits, sizeof scale);
+    memcpy(scale, &bits, sizeof *scale);
+    return p * r * r + r;                            /* e^r - 1 */
+}
+
+static inline double vexp_d(double x)
+{
+    double scale, p = vexp_parts(x, &scale);
     double e = scale + scale * p;
-    return x < -708.0 ? 0.0 : e;
+    return x < EXP_MIN ? 0.0 : e;
+}
+
+/* exp(x) - 1 for x <= 0 (and NaN): 2^k - 1 + 2^k (e^r - 1), which is e^r - 1 itself where k = 0
+ * (|x| <= ln 2 / 2), so it keeps its relative accuracy near 0; -1 below EXP_MIN */
+static inline double vexpm1_d(double x)
+{
+    double scale, p = vexp_parts(x, &scale);
+    double e = (scale - 1.0) + scale * p;
+    return x < EXP_MIN ? -1.0 : e;
+}
+
+/* tanh z = -expm1(-2|z|) / (2 + expm1(-2|z|)), its sign z's (NaN stays NaN): within a few ulp of
+ * libm's tanh, and a loop of it vectorizes */
+static inline double vtanh_d(double z)
+{
+    double e = vexpm1_d(-2.0 * fabs(z));
+    return copysign(-e / (2.0 + e), z);
 }
 
 static inline float vexp_f(float x) { return (float)vexp_d((double)x); }
+static inline float vtanh_f(float z) { return (float)vtanh_d((double)z); }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 /* the loops over K networks, compiled for AVX-512, AVX2 + FMA and plain x86-64; the best one the
@@ -175,7 +200,7 @@ static void barrier(Barrier *b, int *sense)
 #define EXP exp
 #define LOG log
 #define LOG1P log1p
-#define TANHF tanh
+#define TANH_V vtanh_d
 #define FABS fabs
 #define SQRT sqrt
 #include "_kernel.h"
@@ -184,7 +209,7 @@ static void barrier(Barrier *b, int *sense)
 #undef EXP
 #undef LOG
 #undef LOG1P
-#undef TANHF
+#undef TANH_V
 #undef FABS
 #undef SQRT
 
@@ -195,7 +220,7 @@ static void barrier(Barrier *b, int *sense)
 #define EXP expf
 #define LOG logf
 #define LOG1P log1pf
-#define TANHF tanhf
+#define TANH_V vtanh_f
 #define FABS fabsf
 #define SQRT sqrtf
 #include "_kernel.h"
