@@ -168,6 +168,10 @@ class Batched:
         W -= eta (dW + l2 W); b -= eta db                   (one C pass each: sgd, or the momentum,
                                                             Nesterov or Adam step of optimizers.py)
 
+    With plain SGD the first layer's W, which nothing reads after its dW, is updated inside that
+    product (BLAS's C = alpha A B + beta C with alpha = -eta, beta = 1 - eta l2): its dW is never
+    written, so the largest array of the step is not zeroed, written and read back.
+
     Where NumPy's own OpenBLAS can be called from C (:func:`blas`), the whole step runs in one call
     of ``plan_step``, on ``threads`` threads (BLAS's own count): each matrix product is split into
     one full-height part a thread, a block of units or of the batch's rows, and BLAS runs each part
