@@ -307,9 +307,9 @@ static void FN(train)(real *theta, const Layer *net, i64 L, i64 P, i64 loss,
  * passes: z + b, then f(z), then the delta, each a separate sweep with a temporary. These do
  * each in one sweep, in place, the same operations in the same order per element. */
 
-/* z += b, a = f(z), row by row (m rows of n units, rows ld apart); softmax over each (whole) row */
-/* z += b, a = f(z) over m rows of n (ld apart), with the activation's code a constant in each
- * copy of the loop (the calls below), so that each vectorizes */
+/* z += b, a = f(z), row by row (m rows of n units, rows ld apart); softmax over each (whole) row.
+ * bias_act calls it with the activation's code a constant where it can, so that each copy of the
+ * loop vectorizes (a switch inside the loop would keep it one number at a time) */
 static ALWAYS_INLINE void FN(bias_act_rows)(real *restrict Z, const real *restrict b, real *restrict A, i64 m, i64 n,
                                             i64 ld, i64 act)
 {
