@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
+from deltaprop.optimizers import get_optimizer
 from deltaprop import fast, recipes
 from deltaprop.callbacks import EarlyStopping
 
@@ -365,6 +366,27 @@ def test_a_step_split_between_threads_gives_the_numpy_engines_numbers(T, case, m
     test_batched_steps_of_a_larger_network_equal_the_numpy_engine(*case, metrics)
 
 
+@compiled_only
+@pytest.mark.parametrize("optimizer, shuffle", [("adam", True), ("nesterov", False)])
+def test_epochs_of_many_steps_run_64_steps_a_call(optimizer, shuffle):
+    """An epoch of 163 steps runs as calls of 64, 64 and 35 steps (Adam's bias corrections counted
+    step by step in C): the NumPy engine's numbers, running metrics included, and opt.t counts every step."""
+    rng = np.random.default_rng(19)
+    X, labels = rng.normal(size=(1300, 40)), rng.integers(0, 4, 1300)
+
+    def make():
+        return dp.Network([40, 256, 4], activation="tanh", output_activation="softmax", seed=2)
+    assert not fast.is_small(make(), 8)
+    runs, opts = [], []
+    for engine in ("numpy", "compiled"):
+        net, opt = make(), get_optimizer(optimizer, 0.01)
+        runs.append((net, net.fit(X, labels, epochs=2, batch_size=8, optimizer=opt, loss="cross_entropy", seed=5,
+                                  shuffle=shuffle, train_metrics="running", verbose=0, engine=engine)))
+        opts.append(opt)
+    assert_same(runs)
+    assert opts[0].t == opts[1].t == 2 * 163
+
+
 @blas_only
 @pytest.mark.parametrize("T", [1, 2])
 @pytest.mark.parametrize("dtype, frozen", [("float64", None), ("float64", "W"), ("float32", None)])
@@ -465,20 +487,22 @@ def test_plan_step_refuses_what_does_not_fit():
     b = fast.Batched(net, get_loss("cross_entropy"), 4, threads=2)
     X, Y = np.zeros((10, 6)), np.eye(3)[np.arange(10) % 3]
     opt = dp.Adam(0.01)
-    b.step(X, Y, np.array([0, 3, 9, 2]), opt, 0.0)
-    sgd = (0, 0.1, 0.0, 0.0, False, 0, 0, 0, 0, 0, 0)
-    for args in [(X, Y, np.array([0, 10, 1, 2]), 0, 4), (X, Y, np.array([0, -1, 1, 2]), 0, 4),
-                 (X, Y, np.array([0, 1, 2]), 0, 4), (X, Y, None, 8, 4), (X, Y, None, 0, 5), (X, Y, None, 0, 0),
-                 (X.astype(np.float32), Y, None, 0, 4), (X[:, :5], Y, None, 0, 4), (X, Y[:9], None, 0, 4),
-                 (X, Y[:, :2], None, 0, 4), (X, Y, np.array([0.0, 1, 2, 3]), 0, 4)]:
+    b.train(X, Y, np.array([0, 3, 9, 2]), opt, 0.0)
+    sgd = (0, 0.1, 0.0, 0.0, False, 0.0, 0.0, 1, 0.0)  # opt, lr, l2, mu, nesterov, b1, b2, t, eps
+    K.plan_step(b.plan, X, Y, None, 0, 10, 4, None, *sgd)  # three steps: 4, 4 and 2 rows
+    for args in [(X, Y, np.array([0, 10, 1, 2]), 0, 4, 4), (X, Y, np.array([0, -1, 1, 2]), 0, 4, 4),
+                 (X, Y, np.array([0, 1, 2]), 0, 4, 4), (X, Y, None, 8, 4, 4), (X, Y, None, 0, 5, 5), (X, Y, None, 0, 0, 4),
+                 (X, Y, None, 0, 4, 0), (X, Y, None, 0, 11, 4), (X.astype(np.float32), Y, None, 0, 4, 4),
+                 (X[:, :5], Y, None, 0, 4, 4), (X, Y[:9], None, 0, 4, 4), (X, Y[:, :2], None, 0, 4, 4),
+                 (X, Y, np.array([0.0, 1, 2, 3]), 0, 4, 4)]:
         with pytest.raises(ValueError):
             K.plan_step(b.plan, *args, None, *sgd)
     with pytest.raises(ValueError, match="unknown optimizer"):
-        K.plan_step(b.plan, X, Y, None, 0, 4, None, 3, *sgd[1:])
+        K.plan_step(b.plan, X, Y, None, 0, 4, 4, None, 3, *sgd[1:])
     plain = fast.Batched(net, get_loss("cross_entropy"), 4, threads=2)
-    plain.step(X, Y, np.arange(4), dp.SGD(0.1), 0.0)  # a plan without optimizer state
+    plain.train(X, Y, np.arange(4), dp.SGD(0.1), 0.0)  # a plan without optimizer state
     with pytest.raises(ValueError, match="state"):
-        K.plan_step(plain.plan, X, Y, None, 0, 4, None, 1, 0.1, 0.0, 0.9, False, 0, 0, 0, 0, 0, 0)
+        K.plan_step(plain.plan, X, Y, None, 0, 4, 4, None, 1, 0.1, 0.0, 0.9, False, 0.0, 0.0, 1, 0.0)
     with pytest.raises(ValueError):
         K.plan_score(b.plan, X[:0], Y[:0], np.zeros(3))
     with pytest.raises(ValueError):

@@ -109,15 +109,15 @@ def test_cli_ctrl_c_saves_a_checkpoint_and_resume_reaches_the_uninterrupted_mode
     assert main(args + ["--out", str(tmp_path / "ref.npz")]) == 0
     calls = [0]
 
-    def counted(update):  # a real SIGINT after the 100th optimizer step, whichever engine takes it
+    def counted(update, at):  # a real SIGINT after the at-th call, whichever engine takes it
         def wrapper(*a):
             update(*a)
             calls[0] += 1
-            if calls[0] == 100:
+            if calls[0] == at:
                 os.kill(os.getpid(), signal.SIGINT)
         return wrapper
-    monkeypatch.setattr(dp.Adam, "step", counted(dp.Adam.step))  # the NumPy engine
-    monkeypatch.setattr(fast.Batched, "step", counted(fast.Batched.step))  # the compiled engine's batched steps
+    monkeypatch.setattr(dp.Adam, "step", counted(dp.Adam.step, 100))  # the NumPy engine: its 100th step
+    monkeypatch.setattr(fast.Batched, "train", counted(fast.Batched.train, 4))  # the compiled engine: an epoch a call
     out = tmp_path / "m.npz"
     assert main(args + ["--out", str(out)]) == 130
     err = capsys.readouterr().err

@@ -155,6 +155,7 @@ typedef struct {
     int gather, train, opt, nesterov;
     double *rows;                      /* [loss, right, squared error] of each row, or NULL */
     double lr, l2, mu, b1, c1, b2, c2, eta_t, eps_t;
+    double adam_t, eps;                 /* Adam: the next step's number, and epsilon (eta_t, eps_t are made from them) */
     Barrier bar;
 } Plan;
 
@@ -917,6 +918,11 @@ static void run_step(Plan *p, i64 m, i64 total, double *sums)
     Py_BEGIN_ALLOW_THREADS
     for (i64 done = 0; done < total; done += m) {
         p->m = total - done < m ? total - done : m;
+        if (p->train && p->opt == OPT_ADAM) {   /* the bias corrections of step t, as optimizers.Adam */
+            const double t = p->adam_t++;
+            p->eta_t = p->lr * sqrt(1 - pow(p->b2, t)) / (1 - pow(p->b1, t));
+            p->eps_t = p->eps * sqrt(1 - pow(p->b2, t));
+        }
         p->bar.T = p->T;
         atomic_store(&p->bar.count, 0);
         atomic_store(&p->bar.sense, 0);
@@ -925,17 +931,24 @@ static void run_step(Plan *p, i64 m, i64 total, double *sums)
 #else
         (p->itemsize == 8 ? step_part_d : step_part_f)(p, 0);
 #endif
-        if (sums)           /* the sums, row after row */
+        if (sums && p->train) {   /* a step's sums, row after row, added to the running ones */
+            double t[3] = {0, 0, 0};
+            for (i64 i = 0; i < p->m; i++)
+                for (int k = 0; k < 3; k++) t[k] += p->rows_buf[3 * i + k];
+            for (int k = 0; k < 3; k++) sums[k] += t[k];
+        } else if (sums) {        /* scoring: the sums of every row, row after row */
             for (i64 i = 0; i < p->m; i++)
                 for (int k = 0; k < 3; k++) s[k] += p->rows_buf[3 * i + k];
-        p->start += p->m;
+        }
+        if (p->idx) p->idx += p->m;
+        else p->start += p->m;
     }
     Py_END_ALLOW_THREADS
     if (blas_threads) p->set_threads(blas_threads);
 #ifndef _WIN32
     if (locked) pthread_mutex_unlock(&pool.busy);
 #endif
-    if (sums)
+    if (sums && !p->train)
         for (int k = 0; k < 3; k++) sums[k] = s[k];
 }
 
@@ -961,18 +974,20 @@ static PyObject *release_data(Py_buffer *x, Py_buffer *y, Arg *a, PyObject *ret)
 static PyObject *py_plan_step(PyObject *self, PyObject *args)
 {
     PyObject *capsule, *ox, *oy, *oidx, *osums;
-    long long start, m;
+    long long start, rows, m, t;
     int opt, nesterov;
-    double lr, l2, mu, b1, c1, b2, c2, eta_t, eps_t;
-    if (!PyArg_ParseTuple(args, "OOOOLLOidddpdddddd", &capsule, &ox, &oy, &oidx, &start, &m, &osums, &opt, &lr, &l2,
-                          &mu, &nesterov, &b1, &c1, &b2, &c2, &eta_t, &eps_t))
+    double lr, l2, mu, b1, b2, eps;
+    if (!PyArg_ParseTuple(args, "OOOOLLLOidddpddLd", &capsule, &ox, &oy, &oidx, &start, &rows, &m, &osums, &opt, &lr,
+                          &l2, &mu, &nesterov, &b1, &b2, &t, &eps))
         return NULL;
     Plan *p = PyCapsule_GetPointer(capsule, "deltaprop.plan");
     if (!p) return NULL;
     Py_buffer x = {0}, y = {0};
     Arg a[2] = {0};
     PyObject *ret = NULL;
-    if (take_rows(p, &x, &y, ox, oy, oidx, &a[0], start, m, p->batch) < 0) goto done;
+    if (m < 1 || m > p->batch) FAIL("a step takes 1 to %lld rows; received %lld", (long long)p->batch, m);
+    if (rows < 1) FAIL("no rows to train on");
+    if (take_rows(p, &x, &y, ox, oy, oidx, &a[0], start, rows, LLONG_MAX) < 0) goto done;
     double *sums = NULL;
     if (osums != Py_None && !(sums = get_sums(osums, &a[1]))) goto done;
     if (opt < OPT_SGD || opt > OPT_ADAM) FAIL("unknown optimizer code %d", opt);
@@ -982,8 +997,8 @@ static PyObject *py_plan_step(PyObject *self, PyObject *args)
     p->train = 1;
     p->rows = sums ? p->rows_buf : NULL;
     p->opt = opt; p->lr = lr; p->l2 = l2; p->mu = mu; p->nesterov = nesterov;
-    p->b1 = b1; p->c1 = c1; p->b2 = b2; p->c2 = c2; p->eta_t = eta_t; p->eps_t = eps_t;
-    run_step(p, m, m, sums);
+    p->b1 = b1; p->c1 = 1 - b1; p->b2 = b2; p->c2 = 1 - b2; p->adam_t = (double)t; p->eps = eps;
+    run_step(p, m, rows, sums);
     ret = Py_NewRef(Py_None);
 done:
     return release_data(&x, &y, a, ret);
@@ -1016,8 +1031,9 @@ static PyMethodDef methods[] = {
      "plan(layers, params, xb, yb, loss, gemm, ilp64, threads, set_threads, get_threads): the arrays of a batched\n"
      "step (see fast.Batched), kept for plan_step."},
     {"plan_step", py_plan_step, METH_VARARGS,
-     "plan_step(plan, X, Y, idx, start, m, sums, opt, lr, l2, mu, nesterov, b1, c1, b2, c2, eta_t, eps_t):\n"
-     "one training step on rows idx (or start .. start + m) of X and Y, split between the plan's threads."},
+     "plan_step(plan, X, Y, idx, start, rows, m, sums, opt, lr, l2, mu, nesterov, b1, b2, t, eps): training steps\n"
+     "of m rows each (the last may be shorter) on the rows idx (or start .. start + rows) of X and Y, each split\n"
+     "between the plan's threads; sums += each step's [loss, right, squared errors]; Adam's first step is number t."},
     {"plan_score", py_plan_score, METH_VARARGS,
      "plan_score(plan, X, Y, sums): sums = [loss sum, rows right, sum of squared errors] over every row of X."},
     {"momentum", py_momentum, METH_VARARGS,

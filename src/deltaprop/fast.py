@@ -1,7 +1,7 @@
 """The compiled engine, in C: whole epochs for small networks, fused elementwise passes for larger ones.
 
 :class:`Trainer` (small networks, plain SGD) and :class:`Batched` (any network, SGD, momentum,
-Nesterov or Adam: a whole step in one call of C, the matrix products in BLAS split between the cores;
+Nesterov or Adam: whole steps in one call of C, the matrix products in BLAS split between the cores;
 see its docstring) are what ``fit(engine="auto")`` uses; :mod:`deltaprop.ensemble` trains many small
 networks at once with ``train`` and ``train_side_by_side``.
 
@@ -172,8 +172,10 @@ class Batched:
     product (BLAS's C = alpha A B + beta C with alpha = -eta, beta = 1 - eta l2): its dW is never
     written, so the largest array of the step is not zeroed, written and read back.
 
-    Where NumPy's own OpenBLAS can be called from C (:func:`blas`), the whole step runs in one call
-    of ``plan_step``, on ``threads`` threads (BLAS's own count): each matrix product is split into
+    Where NumPy's own OpenBLAS can be called from C (:func:`blas`), :meth:`train` runs whole steps,
+    up to 64 in one call of ``plan_step`` (fit checks for Ctrl-C and a blow-up between calls, as it
+    does every step and every 64 steps on the NumPy engine), each on ``threads`` threads (BLAS's
+    own count): each matrix product is split into
     one full-height part a thread, a block of units or of the batch's rows, and BLAS runs each part
     on one thread (BLAS's own thread count is set to one during the call, and restored). At batch
     128 that keeps the cores busier than BLAS's own splitting of each small product, and the rows
@@ -220,26 +222,32 @@ class Batched:
             self.Xb = np.empty((self.score_rows, layers[0].n_in), dt)
             self.Yb = np.empty((self.score_rows, layers[-1].n_out), dt)
 
-    def step(self, X, Y, idx, opt, l2, sums=None):
-        """Train on the rows ``idx`` (row numbers, or a slice) of (X, Y) with the optimizer ``opt``;
-        add the batch's loss, rows right and squared errors to ``sums``, if given."""
+    def train(self, X, Y, rows, opt, l2, sums=None):
+        """Train on the rows ``rows`` of (X, Y) (row numbers, or a slice), one step of ``batch`` of
+        them after another (the last may be shorter), with the optimizer ``opt``; add each step's
+        loss, rows right and squared errors to ``sums``, if given."""
+        if isinstance(rows, slice):  # rows start .. stop, read in place
+            start, stop, stride = rows.indices(len(X))
+            rows = None if stride == 1 else np.arange(start, stop, stride)
+            n = max(0, stop - start) if stride == 1 else len(rows)
+        else:
+            start, n = 0, len(rows)
         if self.lib is None:
-            return self._step_numpy(X[idx], Y[idx], opt, l2, sums)
-        code, args = _optimizer_args(opt, self.trained)
+            for s in range(0, n, self.batch):
+                idx = slice(start + s, start + min(n, s + self.batch)) if rows is None else rows[s:s + self.batch]
+                self._step_numpy(X[idx], Y[idx], opt, l2, sums)
+            return
+        code, args = _optimizer_args(opt, self.trained, -(-n // self.batch))
         state = _state_arrays(opt)
         if self.plan is None or len(state) != len(self.planned_state) or any(a is not b for a, b in zip(state, self.planned_state)):
             _match_layouts(opt, self.trained)  # (a new state array, or the first step)
             self.plan, self.planned_state = self._plan(opt), _state_arrays(opt)
-        if isinstance(idx, slice):  # rows start .. stop, read in place
-            start, stop, stride = idx.indices(len(X))
-            idx = None if stride == 1 else np.arange(start, stop, stride)
-            m = stop - start if stride == 1 else len(idx)
-        else:
-            start, m = 0, len(idx)
-        self.K.plan_step(self.plan, X, Y, idx, start, m, None if sums is None else self.sums, code, args[0], l2, *args[1:])
         if sums is not None:
-            for i in range(3):
-                sums[i] += float(self.sums[i])
+            self.sums[:] = sums
+        self.K.plan_step(self.plan, X, Y, rows, start, n, self.batch, None if sums is None else self.sums, code, args[0], l2,
+                         *args[1:])
+        if sums is not None:
+            sums[:] = self.sums.tolist()
 
     def scores(self, X, Y):
         """[loss sum, rows right, sum of squared errors] over the rows of (X, Y), the forward passes in
@@ -296,18 +304,16 @@ SCORE_BYTES = 8 << 20  # Batched's scoring buffers (z, a, the gathered rows) hol
 OPTIMIZER_CODES = {"SGD": 0, "Momentum": 1, "Nesterov": 1, "Adam": 2}  # as the enum of _kernels.c
 
 
-def _optimizer_args(opt, params):
-    """opt's code and (lr, mu, nesterov, b1, 1 - b1, b2, 1 - b2, eta_t, eps_t) for this step, after
-    counting it (opt.t += 1) and creating the state opt.step would create."""
+def _optimizer_args(opt, params, steps=1):
+    """opt's code and (lr, mu, nesterov, beta1, beta2, t, epsilon) for its next ``steps`` steps, t
+    the first one's number; counts them (opt.t += steps) and creates the state opt.step would create."""
     if opt.state is None or len(opt.state) != len(params):
         opt.state = [opt.init_state(p) for p in params]
-    opt.t += 1
+    t, opt.t = opt.t + 1, opt.t + steps
     name, lr = type(opt).__name__, opt.learning_rate
     if name == "Adam":
-        eta_t = lr * math.sqrt(1 - opt.beta2 ** opt.t) / (1 - opt.beta1 ** opt.t)
-        eps_t = opt.epsilon * math.sqrt(1 - opt.beta2 ** opt.t)
-        return 2, (lr, 0.0, False, opt.beta1, 1 - opt.beta1, opt.beta2, 1 - opt.beta2, eta_t, eps_t)
-    return OPTIMIZER_CODES[name], (lr, getattr(opt, "momentum", 0.0), name == "Nesterov", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return 2, (lr, 0.0, False, opt.beta1, opt.beta2, t, opt.epsilon)
+    return OPTIMIZER_CODES[name], (lr, getattr(opt, "momentum", 0.0), name == "Nesterov", 0.0, 0.0, t, 0.0)
 
 
 def _state_arrays(opt):
@@ -330,14 +336,16 @@ def _update(K, opt, params):
     """opt.step on [(param, its 1-d view, dC/dparam without l2 as a 1-d view, l2), ...], each
     parameter's update in one C pass; the optimizer's state is what opt.step would keep."""
     trained = [p for p, _, _, _ in params]
-    code, (lr, mu, nesterov, b1, c1, b2, c2, eta_t, eps_t) = _optimizer_args(opt, trained)
+    code, (lr, mu, nesterov, b1, b2, t, eps) = _optimizer_args(opt, trained)
     _match_layouts(opt, trained)
+    if code == 2:  # the bias corrections, as optimizers.Adam
+        eta_t, eps_t = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t), eps * math.sqrt(1 - b2 ** t)
     for (_, p, g, l2), state in zip(params, opt.state):  # the state arrays share the param's layout
         if code == 0:
             K.sgd(p, g, lr, l2)
         elif code == 2:
             m, s = state
-            K.adam(p, g, m.ravel(order="K"), s.ravel(order="K"), l2, b1, c1, b2, c2, eta_t, eps_t)
+            K.adam(p, g, m.ravel(order="K"), s.ravel(order="K"), l2, b1, 1 - b1, b2, 1 - b2, eta_t, eps_t)
         else:
             K.momentum(p, g, state.ravel(order="K"), lr, l2, mu, nesterov)
 

@@ -414,20 +414,19 @@ def _restore(net, params):
 def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     """One pass over the rows; returns the running [loss sum, rows right, squared errors] or None."""
     sums = [0.0, 0.0, 0.0] if state.running else None
+    if state.batched is not None:  # the same steps in C, up to 64 a call, the matrix products in BLAS
+        return _run_batched_epoch(net, opt, X, Y, l2, batch_size, rng, shuffle, state, sums)
     trained = []  # (z, a, Y) of the output layer for batches as trained, not yet added to sums
     for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle, state.skip), start=state.skip):
-        if state.batched is not None:  # the same step in C, the matrix products in BLAS
-            state.batched.step(X, Y, idx, opt, l2, sums)
-        else:
-            Yb = Y[idx]
-            A = net._forward(X[idx])
-            if sums is not None:  # this batch's loss and metrics, before its step
-                trained.append((net.layers[-1].z, A, Yb))
-                if len(trained) * len(Yb) >= SCORE_ROWS:
-                    _add_batch_sums(sums, net, loss, trained, state.task)
-                    trained.clear()
-            net._backward(Yb, loss, l2)
-            opt.step(net.params_and_grads())
+        Yb = Y[idx]
+        A = net._forward(X[idx])
+        if sums is not None:  # this batch's loss and metrics, before its step
+            trained.append((net.layers[-1].z, A, Yb))
+            if len(trained) * len(Yb) >= SCORE_ROWS:
+                _add_batch_sums(sums, net, loss, trained, state.task)
+                trained.clear()
+        net._backward(Yb, loss, l2)
+        opt.step(net.params_and_grads())
         state.batch = i + 1
         if state.interrupt:  # Ctrl-C: stop here, between two whole steps
             raise TrainingInterrupted()
@@ -436,6 +435,26 @@ def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     _check_weights(net)
     if trained:
         _add_batch_sums(sums, net, loss, trained, state.task)
+    return sums
+
+
+def _run_batched_epoch(net, opt, X, Y, l2, batch_size, rng, shuffle, state, sums):
+    """_run_epoch's loop with Batched: the steps up to each 64th in one call of C, then the same
+    checks between them (Ctrl-C, a blow-up) as the loop makes every step and every 64 steps."""
+    m = len(X)
+    order = rng.permutation(m) if shuffle else None  # as _batches
+    steps = -(-m // batch_size)
+    i = state.skip
+    while i < steps:
+        j = min(steps, (i // 64 + 1) * 64)
+        rows = order[i * batch_size:j * batch_size] if shuffle else slice(i * batch_size, min(m, j * batch_size))
+        state.batched.train(X, Y, rows, opt, l2, sums)
+        state.batch = i = j
+        if state.interrupt:  # Ctrl-C: stop here, between two whole steps
+            raise TrainingInterrupted()
+        if j % 64 == 0:  # catch a blow-up within the epoch, at a cost of one max per 64 steps
+            _check_weights(net)
+    _check_weights(net)
     return sums
 
 
