@@ -1,6 +1,7 @@
 """The compiled engine (deltaprop.fast) gives the NumPy engine's numbers, and falls back cleanly."""
 import shutil
 import sysconfig
+import time
 
 import numpy as np
 import pytest
@@ -580,10 +581,13 @@ def test_ctrl_c_during_a_threaded_step_stops_between_two_steps(threads):
     rng = np.random.default_rng(19)
     X, labels = rng.normal(size=(2000, 100)), rng.integers(0, 5, 2000)
     net = dp.Network([100, 128, 5], output_activation="softmax", seed=0)
-    timer = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
+    sent = []
+    timer = threading.Timer(0.4, lambda: (sent.append(time.perf_counter()), os.kill(os.getpid(), signal.SIGINT)))
     timer.start()
     with pytest.raises(TrainingInterrupted) as err:
         net.fit(X, labels, epochs=10 ** 5, batch_size=64, verbose=0, catch_interrupt=True)
+    stopped = time.perf_counter()
     timer.cancel()
     assert err.value.state.clean_interrupt and len(err.value.history.epoch) >= 1
+    assert stopped - sent[0] < 0.5  # the steps of one call of C take about 50 ms
     assert all(np.isfinite(w).all() for w in net.weights)

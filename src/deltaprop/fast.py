@@ -33,6 +33,7 @@ could not be built (no C compiler when deltaprop was installed) ``AVAILABLE`` is
 NumPy engine trains everything.
 """
 import math
+import time
 
 import numpy as np
 
@@ -172,10 +173,10 @@ class Batched:
     product (BLAS's C = alpha A B + beta C with alpha = -eta, beta = 1 - eta l2): its dW is never
     written, so the largest array of the step is not zeroed, written and read back.
 
-    Where NumPy's own OpenBLAS can be called from C (:func:`blas`), :meth:`train` runs whole steps,
-    up to 64 in one call of ``plan_step`` (fit checks for Ctrl-C and a blow-up between calls, as it
-    does every step and every 64 steps on the NumPy engine), each on ``threads`` threads (BLAS's
-    own count): each matrix product is split into
+    Where NumPy's own OpenBLAS can be called from C (:func:`blas`), :meth:`train` runs whole steps
+    in one call of ``plan_step`` (fit asks for up to the next 64th step and about 50 ms of them,
+    and checks for Ctrl-C and a blow-up between calls, as it does every step and every 64 steps on
+    the NumPy engine), each on ``threads`` threads (BLAS's own count): each matrix product is split into
     one full-height part a thread, a block of units or of the batch's rows, and BLAS runs each part
     on one thread (BLAS's own thread count is set to one during the call, and restored). At batch
     128 that keeps the cores busier than BLAS's own splitting of each small product, and the rows
@@ -218,6 +219,7 @@ class Batched:
         self.lib = blas()
         self.threads = 1 if self.lib is None else step_threads(self.lib, net, self.batch, threads)
         self.plan, self.planned_state = None, None
+        self.seconds_a_step = 0.0  # as the last call of train took (fit sizes its calls by it)
         if self.lib is not None:
             self.Xb = np.empty((self.score_rows, layers[0].n_in), dt)
             self.Yb = np.empty((self.score_rows, layers[-1].n_out), dt)
@@ -244,8 +246,10 @@ class Batched:
             self.plan, self.planned_state = self._plan(opt), _state_arrays(opt)
         if sums is not None:
             self.sums[:] = sums
+        t0 = time.perf_counter()
         self.K.plan_step(self.plan, X, Y, rows, start, n, self.batch, None if sums is None else self.sums, code, args[0], l2,
                          *args[1:])
+        self.seconds_a_step = (time.perf_counter() - t0) / -(-n // self.batch)
         if sums is not None:
             sums[:] = self.sums.tolist()
 

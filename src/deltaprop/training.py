@@ -439,14 +439,15 @@ def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
 
 
 def _run_batched_epoch(net, opt, X, Y, l2, batch_size, rng, shuffle, state, sums):
-    """_run_epoch's loop with Batched: the steps up to each 64th in one call of C, then the same
-    checks between them (Ctrl-C, a blow-up) as the loop makes every step and every 64 steps."""
+    """_run_epoch's loop with Batched: several steps in one call of C (up to the next 64th step, and
+    about 50 ms of them, so that Ctrl-C stays prompt), then the checks the loop makes every step
+    (Ctrl-C) and every 64 steps (a blow-up)."""
     m = len(X)
     order = rng.permutation(m) if shuffle else None  # as _batches
-    steps = -(-m // batch_size)
-    i = state.skip
+    steps, i = -(-m // batch_size), state.skip
     while i < steps:
-        j = min(steps, (i // 64 + 1) * 64)
+        per_step = state.batched.seconds_a_step  # as the last call took
+        j = min(steps, (i // 64 + 1) * 64, i + (max(1, int(0.05 / per_step)) if per_step else 1))
         rows = order[i * batch_size:j * batch_size] if shuffle else slice(i * batch_size, min(m, j * batch_size))
         state.batched.train(X, Y, rows, opt, l2, sums)
         state.batch = i = j
