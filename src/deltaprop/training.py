@@ -414,7 +414,7 @@ def _restore(net, params):
 def _run_epoch(net, opt, X, Y, loss, l2, batch_size, rng, shuffle, state):
     """One pass over the rows; returns the running [loss sum, rows right, squared errors] or None."""
     sums = [0.0, 0.0, 0.0] if state.running else None
-    if state.batched is not None:  # the same steps in C, up to 64 a call, the matrix products in BLAS
+    if state.batched is not None:  # the same steps in C, several a call, the matrix products in BLAS
         return _run_batched_epoch(net, opt, X, Y, l2, batch_size, rng, shuffle, state, sums)
     trained = []  # (z, a, Y) of the output layer for batches as trained, not yet added to sums
     for i, idx in enumerate(_batches(len(X), batch_size, rng, shuffle, state.skip), start=state.skip):
