@@ -239,7 +239,8 @@ class Batched:
                 idx = slice(start + s, start + min(n, s + self.batch)) if rows is None else rows[s:s + self.batch]
                 self._step_numpy(X[idx], Y[idx], opt, l2, sums)
             return
-        code, args = _optimizer_args(opt, self.trained, -(-n // self.batch))
+        steps = -(-n // self.batch)
+        code, args = _optimizer_args(opt, self.trained, steps)
         state = _state_arrays(opt)
         if self.plan is None or len(state) != len(self.planned_state) or any(a is not b for a, b in zip(state, self.planned_state)):
             _match_layouts(opt, self.trained)  # (a new state array, or the first step)
@@ -249,7 +250,7 @@ class Batched:
         t0 = time.perf_counter()
         self.K.plan_step(self.plan, X, Y, rows, start, n, self.batch, None if sums is None else self.sums, code, args[0], l2,
                          *args[1:])
-        self.seconds_a_step = (time.perf_counter() - t0) / -(-n // self.batch)
+        self.seconds_a_step = (time.perf_counter() - t0) / steps
         if sums is not None:
             sums[:] = self.sums.tolist()
 

@@ -365,8 +365,13 @@ def _span(state, callbacks, lr_schedule, epoch):
     many as take about 50 ms, so Ctrl-C and the bar stay prompt."""
     if lr_schedule is not None or not state.history.epoch or any(type(cb) is not ProgressBar for cb in callbacks):
         return 1
-    per_epoch = max(state.history.history["time"][-1], 1e-6)
-    return max(1, min(state.epochs - epoch, int(0.05 / per_epoch)))
+    return min(state.epochs - epoch, _per_call(max(state.history.history["time"][-1], 1e-6)))
+
+
+def _per_call(seconds_each):
+    """How many steps or epochs of ``seconds_each`` one call of the compiled engine takes: about
+    50 ms of them, so that Ctrl-C and the progress bar stay prompt; one while unmeasured (0)."""
+    return max(1, int(0.05 / seconds_each)) if seconds_each > 0 else 1
 
 
 def _compiled_epochs(state, first, span, X, Y, l2, task, validation_data, shuffle, monitor, best_score):
@@ -446,8 +451,7 @@ def _run_batched_epoch(net, opt, X, Y, l2, batch_size, rng, shuffle, state, sums
     order = rng.permutation(m) if shuffle else None  # as _batches
     steps, i = -(-m // batch_size), state.skip
     while i < steps:
-        per_step = state.batched.seconds_a_step  # as the last call took
-        j = min(steps, (i // 64 + 1) * 64, i + (max(1, int(0.05 / per_step)) if per_step else 1))
+        j = min(steps, (i // 64 + 1) * 64, i + _per_call(state.batched.seconds_a_step))  # as the last call took
         rows = order[i * batch_size:j * batch_size] if shuffle else slice(i * batch_size, min(m, j * batch_size))
         state.batched.train(X, Y, rows, opt, l2, sums)
         state.batch = i = j
