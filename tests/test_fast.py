@@ -390,27 +390,29 @@ def test_epochs_of_many_steps_run_64_steps_a_call(optimizer, shuffle):
 
 @blas_only
 @pytest.mark.parametrize("T", [1, 2])
-@pytest.mark.parametrize("dtype, frozen", [("float64", None), ("float64", "W"), ("float32", None)])
-def test_plain_sgd_updates_the_first_layer_inside_its_product(T, dtype, frozen, threads):
-    """With plain SGD the step makes W1 <- (1 - eta l2) W1 - eta dW1 one product (BLAS's alpha and beta):
-    the NumPy engine's numbers, with and without l2; a frozen first W is left as it was."""
+@pytest.mark.parametrize("dtype, frozen", [("float64", None), ("float64", 1), ("float64", 2), ("float32", None),
+                                           ("float32", 3)])
+def test_plain_sgd_updates_each_weight_inside_its_product(T, dtype, frozen, threads):
+    """With plain SGD the step makes W <- (1 - eta l2) W - eta dW one product (BLAS's alpha and beta), a
+    layer above the first only once no thread reads its W for the delta below: the NumPy engine's
+    numbers, with and without l2; a frozen W (layer ``frozen``) is left as it was."""
     threads(T)
     rng = np.random.default_rng(17)
     X, labels = rng.normal(size=(256, 40)).astype(dtype), rng.integers(0, 5, 256)
 
     def make():
         net = dp.Network([40, 64, 32, 5], activation="relu", output_activation="softmax", seed=3, dtype=dtype)
-        return net if frozen is None else net.freeze(layers=[1], params=frozen)
+        return net if frozen is None else net.freeze(layers=[frozen], params="W")
     assert not fast.is_small(make(), 64)
     for l2 in (0.0, 0.01):
         runs = both(make, X, labels, epochs=3, batch_size=64, optimizer="sgd", learning_rate=0.05, loss="cross_entropy",
                     l2=l2, seed=4)
         assert_same(runs, tol=1e-12 if dtype == "float64" else 2e-5)
-        trained = runs[1][0].weights[0]
-        if frozen:
-            np.testing.assert_array_equal(trained, make().weights[0])
-        else:
-            assert np.abs(trained - make().weights[0]).max() > 1e-3
+        for l, (trained, first) in enumerate(zip(runs[1][0].weights, make().weights), start=1):
+            if l == frozen:
+                np.testing.assert_array_equal(trained, first)
+            else:
+                assert np.abs(trained - first).max() > 1e-3
 
 
 @blas_only

@@ -712,6 +712,30 @@ static void FN(gemm)(const Plan *p, int ta, int tb, i64 M, i64 N, i64 K, real al
                               A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
+/* Plain SGD updates a trained W inside its own dW product (BLAS's C = alpha AB + beta C with alpha = -eta,
+ * beta = 1 - eta l2): no dW is zeroed by BLAS, written, then read back by the update. The first layer's
+ * runs in its turn (no thread reads that W after it); a layer above waits for the next barrier, after
+ * which no thread reads its W for the delta below. */
+static inline int FN(sgd_in_product)(const Plan *p, int l)
+{
+    return p->opt == OPT_SGD && p->layer[l].wq >= 0;
+}
+
+/* thread t's rows c0..c1 of layer l's dW = delta^T a_prev (units c0..c1), or its SGD step on those rows of W */
+static void FN(weight_gradient)(const Plan *p, int l, int t, const real *x0)
+{
+    const PLayer *y = &p->layer[l];
+    const real *a = l ? (const real *)p->layer[l - 1].A : x0, *D = y->D;
+    const i64 ni = y->n_in, no = y->n_out, m = p->m;
+    i64 c0, c1;
+    split(no, p->T, t, &c0, &c1);
+    const int fused = FN(sgd_in_product)(p, l);
+    const real alpha = fused ? -(real)p->lr : 1, beta = fused ? 1 - (real)p->lr * (real)p->l2 : 0;
+    real *C = fused ? (real *)y->W : (real *)y->dW;
+    if (y->wt) FN(gemm)(p, 1, 0, ni, c1 - c0, m, alpha, a, ni, D + c0, no, beta, C + c0, no);
+    else FN(gemm)(p, 1, 0, c1 - c0, ni, m, alpha, D + c0, no, a, ni, beta, C + c0 * ni, ni);
+}
+
 static void FN(step_part)(Plan *p, int t)
 {
     const int T = p->T;
@@ -766,18 +790,13 @@ static void FN(step_part)(Plan *p, int t)
     if (!p->train) return;                      /* scoring rows: the forward pass and its sums only */
     for (int l = p->L - 1; l >= 0; l--) {       /* backward: dW = delta^T a_prev; db; delta below */
         const PLayer *y = &p->layer[l];
-        const real *a = l ? (const real *)p->layer[l - 1].A : x0, *D = y->D, *W = y->W;
+        const real *D = y->D, *W = y->W;
         const i64 ni = y->n_in, no = y->n_out;
-        barrier(&p->bar, &sense);               /* this layer's delta is whole */
+        barrier(&p->bar, &sense);               /* this layer's delta is whole, and no thread reads W above */
+        if (l < p->L - 1 && FN(sgd_in_product)(p, l + 1)) FN(weight_gradient)(p, l + 1, t, x0);
         split(no, T, t, &c0, &c1);              /* units c0..c1: rows c0..c1 of dW */
         FN(column_sums)(D + c0, m, c1 - c0, no, (real *)y->db + c0);
-        /* plain SGD on the first layer, whose W no thread reads any more: W <- (1 - eta l2) W - eta dW in
-         * the product itself (no dW written, zeroed first by BLAS, then read back by the update) */
-        const int fused = l == 0 && p->w0 >= 0 && p->opt == OPT_SGD;
-        const real alpha = fused ? -(real)p->lr : 1, beta = fused ? 1 - (real)p->lr * (real)p->l2 : 0;
-        real *C = fused ? (real *)y->W : (real *)y->dW;
-        if (y->wt) FN(gemm)(p, 1, 0, ni, c1 - c0, m, alpha, a, ni, D + c0, no, beta, C + c0, no);
-        else FN(gemm)(p, 1, 0, c1 - c0, ni, m, alpha, D + c0, no, a, ni, beta, C + c0 * ni, ni);
+        if (!FN(sgd_in_product)(p, l) || l == 0) FN(weight_gradient)(p, l, t, x0);
         if (l) {                                /* units c0..c1 of the layer below */
             const PLayer *z = &p->layer[l - 1];
             split(ni, T, t, &c0, &c1);
@@ -788,8 +807,8 @@ static void FN(step_part)(Plan *p, int t)
     }
     barrier(&p->bar, &sense);                   /* every gradient is whole, and W no longer read */
     for (int q = 0; q < p->P; q++) {            /* the optimizer's step, each parameter in T parts */
-        if (q == p->w0 && p->opt == OPT_SGD) continue;   /* done in its product */
         const PParam *u = &p->param[q];
+        if (u->is_w && p->layer[u->layer].wq == q && FN(sgd_in_product)(p, u->layer)) continue;   /* done */
         split(u->count, T, t, &c0, &c1);
         real *P = (real *)u->p + c0, *G = (real *)u->g + c0, *S1 = u->s1 ? (real *)u->s1 + c0 : NULL;
         const i64 n = c1 - c0;

@@ -123,6 +123,7 @@ typedef struct {                       /* one layer: W (or W^T, when wt) and dW 
     void *W, *b, *dW, *db, *Z, *A, *D;
     i64 n_in, n_out, act;
     int wt, by_rows;                   /* wt: W^T is the C-contiguous array; by_rows: split the batch's rows */
+    int wq;                            /* the parameter that is this W (with dW its gradient), or -1 (frozen) */
 } PLayer;
 
 typedef struct {                       /* a layer's W or b as 1-d views; s1, s2: its optimizer state */
@@ -138,7 +139,6 @@ typedef struct {                       /* sense-reversing barrier of T threads *
 
 typedef struct {
     int L, P, T, threads, ilp64;         /* T: threads of this step; threads: the plan's */
-    int w0;                              /* the parameter that is the first layer's W, or -1 */
     i64 loss, batch, rows_max, itemsize;   /* batch: rows a step; rows_max: a scoring call's (>= batch) */
     PLayer *layer;
     PParam *param;
@@ -819,10 +819,11 @@ static PyObject *py_plan(PyObject *self, PyObject *args)
         if (o[2] != Py_None && !(u->s1 = keep(p, o[2], "optimizer state", 1, u->count, 0, 1))) goto fail;
         if (o[3] != Py_None && !(u->s2 = keep(p, o[3], "optimizer state", 1, u->count, 0, 1))) goto fail;
     }
-    p->w0 = -1;
-    for (int q = 0; q < P; q++)
-        if (p->param[q].is_w && p->param[q].layer == 0 && p->param[q].p == p->layer[0].W && p->param[q].g == p->layer[0].dW)
-            p->w0 = q;
+    for (int l = 0; l < L; l++) p->layer[l].wq = -1;
+    for (int q = 0; q < P; q++) {
+        PLayer *y = &p->layer[p->param[q].layer];
+        if (p->param[q].is_w && p->param[q].p == y->W && p->param[q].g == y->dW) y->wq = q;
+    }
     if (!(p->rows_buf = calloc((size_t)(3 * p->rows_max), sizeof(double)))) goto nomem;
     return capsule;
 fail_msg:
