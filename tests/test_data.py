@@ -161,3 +161,42 @@ def test_the_seed_file_is_detected_as_having_no_header():
     from importlib import resources
     ds = load_csv(str(resources.files("deltaprop") / "data" / "iris.csv"))
     assert len(ds) == 150 and ds.feature_names == ["x1", "x2", "x3", "x4"]
+
+
+def test_a_first_row_of_measurements_with_a_label_seen_once_is_data(tmp_path):
+    """Numbers written as measurements (4.0, 2.5) are data, even above a label that never comes
+    again; feature names that are numbers count columns (1, 2, 3)."""
+    rows = "5.1,3.5,1.4,0.2,a\n4.9,3,1.4,0.2,a\n7,3.2,4.7,1.4,b\n6.4,3.2,4.5,1.5,b\n"
+    ds = load_csv(write(tmp_path, "4.0,3.0,2.0,1.0,rare\n" + rows))
+    assert len(ds) == 5 and ds.feature_names == ["x1", "x2", "x3", "x4"] and ds.y[0] == "rare"
+    np.testing.assert_array_equal(ds.X[0], [4, 3, 2, 1])
+
+
+def test_integer_labels_stay_as_written(tmp_path):
+    ds = load_csv(write(tmp_path, "a,b,cls\n0.5,1,0\n0.1,2,2\n0.7,3,1\n"))
+    assert ds.y.dtype.kind == "i" and list(ds.y) == [0, 2, 1]
+    ds = load_csv(write(tmp_path, "a,b,t\n0.5,1,0.5\n0.1,2,2\n0.7,3,1.0\n"))
+    assert ds.y.dtype.kind == "f" and list(ds.y) == [0.5, 2.0, 1.0]
+
+
+def test_long_name_lists_in_messages_are_cut(tmp_path):
+    from deltaprop.data import names_text
+    assert names_text(["a", "b", "c"]) == "a, b, c"
+    assert names_text([f"f{i}" for i in range(5000)]) == "f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, …, f4999 (5000 names)"
+    names = [f"f{i}" for i in range(300)]
+    with pytest.raises(DataError) as err:
+        load_features(write(tmp_path, "1,2\n3,4\n"), names)
+    assert len(str(err.value)) < 200 and "(300 names)" in str(err.value)
+
+
+@pytest.mark.parametrize("sep, what", [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_separated_by_something_else_says_so(tmp_path, sep, what):
+    text = sep.join(["a", "b", "c"]) + "\n" + sep.join(["1", "2", "x"]) + "\n" + sep.join(["3", "4", "y"]) + "\n"
+    path = write(tmp_path, text)
+    with pytest.raises(DataError, match=f"received 1 \\(the values seem to be separated by {what}; deltaprop reads comma"):
+        load_csv(path)
+    with pytest.raises(DataError, match=f"separated by {what}"):
+        load_features(path, ["a", "b"])
+    with pytest.raises(DataError) as err:  # a comma file says nothing of the kind
+        load_csv(write(tmp_path, "a,b,c\n1,z,x\n3,4,y\n"))
+    assert "seem to be separated" not in str(err.value)

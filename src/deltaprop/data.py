@@ -35,9 +35,14 @@ class Dataset:
         return len(self.X)
 
 
-def names_text(items):
-    """Names for a one-line message: printable ones as they are, others (newlines, ...) as repr."""
-    return ", ".join(t if t.isprintable() else repr(t) for t in map(str, items))
+def names_text(items, limit=12):
+    """Names for a one-line message: printable ones as they are, others (newlines, ...) as repr;
+    past ``limit`` names, the first ones, "…", the last one and how many there are."""
+    items = [t if t.isprintable() else repr(t) for t in map(str, items)]
+    if len(items) > limit:
+        items = items[:limit - 2] + ["…", items[-1], f"({len(items)} names)"]
+        return ", ".join(items[:-1]) + " " + items[-1]
+    return ", ".join(items)
 
 
 # ---- reading CSV ----------------------------------------------------------------------------
@@ -86,6 +91,15 @@ def _parse_rows(raw, name):
     return rows
 
 
+def _separator_hint(rows):
+    """For a message about columns: a note when the first line looks separated by something else."""
+    cells = rows[0][1]
+    for sep, what in ((";", "semicolons"), ("\t", "tabs")):
+        if any(sep in c for c in cells):
+            return f" (the values seem to be separated by {what}; deltaprop reads comma-separated values)"
+    return ""
+
+
 def _has_header(rows):
     """Is the first row a header? Yes when a column that is numeric below is not numeric in it, or
     when a text column's first value never comes again while the values below it repeat (a name
@@ -96,11 +110,17 @@ def _has_header(rows):
     second = rows[1][1]
     if any(_number(a) is None and _number(b) is not None for a, b in zip(first, second)):
         return True
+    if not all(_is_integer(c) for c in first if _number(c) is not None):
+        return False  # a number such as 4.0 or 1e3 is data: feature names that are numbers count 0, 1, 2, ...
     for c, cell in enumerate(first):
         below = [cells[c] for _, cells in rows[1:] if c < len(cells)]
         if _number(cell) is None and cell not in below and len(set(below)) < len(below):
             return True
     return False
+
+
+def _is_integer(text):
+    return text.lstrip("+-").isdigit()
 
 
 def _label_index(label, names, n_cols, name):
@@ -135,7 +155,7 @@ def load_csv(path, label=None, header="auto", prefer_label=None):
     if not body:
         raise DataError(f"{name}: only a header line; expected at least one row of data below it")
     if n_cols < 2:
-        raise DataError(f"{name}: expected at least 2 columns (features and a label); received {n_cols}")
+        raise DataError(f"{name}: expected at least 2 columns (features and a label); received {n_cols}{_separator_hint(rows)}")
     if not has_header and label is not None and not str(label).lstrip("-").isdigit():
         raise DataError(f"{name}: no header line, so the label column must be given by index; received {label!r}")
     if has_header:
@@ -169,7 +189,8 @@ def _columns(body, li, n_cols, names, name):
             if v is None or not math.isfinite(v):
                 col = names[c if c < li else c + 1]
                 what = "not a number" if v is None else "not finite"
-                raise DataError(f"{name}, line {line}, column {col!r}: {cell[:40]!r} is {what}; expected a finite number")
+                raise DataError(f"{name}, line {line}, column {col!r}: {cell[:40]!r} is {what}; expected a finite number"
+                                f"{_separator_hint(body)}")
             X[r, c] = v
     return X, _label_array(labels, name)
 
@@ -177,6 +198,8 @@ def _columns(body, li, n_cols, names, name):
 def _label_array(labels, name):
     if any(v == "" for v in labels):
         raise DataError(f"{name}: the label column has empty cells; every row needs a label")
+    if all(_is_integer(v) and len(v) < 19 for v in labels):  # class codes stay as written: 0, 1, 2 (not 0.0, 1.0, 2.0)
+        return np.array([int(v) for v in labels])
     numbers = [_number(v) for v in labels]
     if all(v is not None for v in numbers):
         arr = np.array(numbers)
@@ -202,13 +225,15 @@ def load_features(path, feature_names, header="auto"):
         if missing and len(names) in (n, n + 1):
             cols = list(range(n))  # the header names other features: trust the positions
         elif missing:
-            raise DataError(f"{name}: no column(s) {names_text(missing)}; the model needs: {names_text(feature_names)}")
+            raise DataError(f"{name}: no column(s) {names_text(missing)}; the model needs: {names_text(feature_names)}"
+                            f"{_separator_hint(rows)}")
         else:
             cols = [names.index(f) for f in feature_names]
     else:
         body, width = rows, len(rows[0][1])
         if width not in (n, n + 1):
-            raise DataError(f"{name}: {width} columns; the model needs {n} features ({names_text(feature_names)})")
+            raise DataError(f"{name}: {width} columns; the model needs {n} features ({names_text(feature_names)})"
+                            f"{_separator_hint(rows)}")
         cols = list(range(n))
     if not body:
         raise DataError(f"{name}: only a header line; expected at least one row of data below it")
