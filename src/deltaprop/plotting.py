@@ -27,8 +27,21 @@ def save_figure(fig, path):
     fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
     if fmt not in FORMATS:
         raise ConfigError(f"plot file must end in .png, .svg or .pdf; received {os.fspath(path)!r}")
+    _cjk_text(fig)
     atomic_write(path, lambda fh: fig.savefig(fh, format=fmt))
     return path
+
+
+def _cjk_text(fig):
+    """Texts with Chinese (or other CJK) characters (class names, column names, file names) in an
+    installed CJK font, DejaVu Sans for the rest; matplotlib's default font draws them as boxes."""
+    from matplotlib.text import Text
+
+    from .diagram import cjk_font
+    texts = [t for t in fig.findobj(Text) if any(ord(ch) >= 0x2E80 for ch in t.get_text())]
+    font = cjk_font() if texts else None
+    for t in texts if font else ():
+        t.set_fontfamily([font, "DejaVu Sans"])
 
 
 def plot_history(history, path, title="Training"):
