@@ -103,6 +103,9 @@ def test_explain_takes_one_sample_and_checks_its_arguments():
         explain(net, [1, -1, 0], [0, 1])
     with pytest.raises(dp.ConfigError, match="learning_rate"):
         explain(net, [1, -1], [0, 1], lr=-1)
+    for l2 in (-5, float("nan"), float("inf")):  # a negative λ would make C negative
+        with pytest.raises(dp.ConfigError, match="l2 must be a finite number >= 0"):
+            explain(net, [1, -1], [0, 1], l2=l2)
     trace = explain(net, [1, -1], [0, 1])
     with pytest.raises(dp.ConfigError, match="expected one of: html, json, markdown, text"):
         render(trace, format="pdf")
@@ -272,6 +275,9 @@ def test_cli_writes_files_and_diagrams(capsys, tmp_path):
     (["--model", "m.npz"], "--model needs --sample and --target"),
     (["--example", "lee", "--diagram", "x.pdf"], "must end in .png or .svg"),
     (["--example", "lee", "--digits", "0"], "digits must be an integer from 1 to 17"),
+    (["--example", "lee", "--l2", "-5"], "l2 must be a finite number >= 0; received -5.0"),  # as train says it
+    (["--example", "lee", "--l2", "nan"], "l2 must be a finite number >= 0; received nan"),
+    (["--example", "lee", "--lr", "nan"], "learning_rate must be a number in (0, inf); received nan"),
 ])
 def test_cli_refuses_mistakes_with_a_message(capsys, argv, message):
     assert main(["explain", *argv]) == 2
