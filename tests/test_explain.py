@@ -303,6 +303,40 @@ def test_cli_model_sample_and_class_name(capsys, tmp_path):
     assert "Iris-setosa, Iris-versicolor, Iris-virginica" in capsys.readouterr().err
 
 
+def _saved(tmp_path, name, obj):
+    from deltaprop.io import save
+    path = tmp_path / name
+    save(obj, path)
+    return str(path)
+
+
+def test_cli_model_names_the_option_for_a_bad_sample_or_target(capsys, tmp_path):
+    from deltaprop.model import Model
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    regression = Model(hidden=(4,), task="regression")
+    regression.fit(X, X @ [1.0, -2.0, 0.5], epochs=2, seed=0, verbose=False)
+    files = {"reg": _saved(tmp_path, "reg.npz", regression),
+             "net": _saved(tmp_path, "net.npz", dp.Network([2, 3, 2], seed=0))}
+    cases = [
+        ("reg", "nan,1,2", "1", "--sample expects 3 finite comma-separated numbers (one per feature: "),
+        ("reg", "1,2", "1", "--sample expects 3 finite"),
+        ("reg", "1,2,3", "1,2", "--target expects 1 finite number (one per output of the model); received '1,2'"),
+        ("reg", "1,2,3", "inf", "--target expects 1 finite number"),
+        ("net", "1,1e400", "0,1", "--sample expects 2 finite comma-separated numbers (one per input of the network)"),
+        ("net", "1,2", "1", "--target expects 2 finite comma-separated numbers (one per output of the network); "
+                            "received '1'"),
+    ]
+    for file, sample, target, message in cases:
+        assert main(["explain", "--model", files[file], "--sample", sample, "--target", target]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("deltaprop: error: ") and message in err and "Traceback" not in err, err
+    assert main(["explain", "--model", files["reg"], "--sample", "1,2,3", "--target", "0.5", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["y"] == [0.5]
+    assert main(["explain", "--model", files["net"], "--sample", "1,2", "--target", "0,1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["x"] == [1.0, 2.0]
+
+
 def test_every_example_renders_in_both_languages():
     for name in EXAMPLES:
         trace = get_example(name).explain()

@@ -4,6 +4,7 @@
     deltaprop explain --example mazur --digits 9 --diagram mazur.png --view backward --grads
     deltaprop explain --model iris.npz --sample "5.1,3.5,1.4,0.2" --target Iris-setosa
 """
+import math
 import sys
 
 from .errors import ConfigError, DataError
@@ -17,7 +18,7 @@ def add_explain_command(subparsers):
     from .explain import DETAILS, LANGS
     from .losses import LOSSES
     p = subparsers.add_parser(
-        "explain", help="write out one backpropagation step, every number, in the seeds' notation",
+        "explain", help="write out one backpropagation step, every number, in the tutorials' notation (z, a, δ, ∂C/∂w)",
         description="One forward pass, backward pass and update on one sample, written out in full "
                     "(the network itself is not changed).")
     source = p.add_mutually_exclusive_group(required=True)
@@ -80,12 +81,16 @@ def _trace_from_model(args):
     from .io import load_model
     from .network import Network
     model = load_model(args.model)
-    x = _numbers(args.sample, "--sample")
     if isinstance(model, Network):  # a bare network file: no scaler, no class names
-        net, X, Y, loss, names = model, [x], [_numbers(args.target, "--target")], "squared_error", (None, None)
+        net, loss, names = model, "squared_error", (None, None)
+        X = [_numbers(args.sample, "--sample", net.sizes[0], "one per input of the network")]
+        Y = [_numbers(args.target, "--target", net.sizes[-1], "one per output of the network")]
     else:
-        net, X, loss = model.network, model.prepare_X([x]), model.loss
-        Y, names = model.encode_y(_target(args.target, model)), (model.feature_names, model.classes)
+        from .data import names_text
+        net, loss, names = model.network, model.loss, (model.feature_names, model.classes)
+        features = f"one per feature: {names_text(model.feature_names)}"
+        X = model.prepare_X([_numbers(args.sample, "--sample", len(model.feature_names), features)])
+        Y = model.encode_y(_target(args.target, model))
     trace = explain(net, X, Y, loss=args.loss or loss, lr=0.1 if args.lr is None else args.lr, l2=args.l2)
     trace.input_names, trace.output_names = _names(names[0]), _names(names[1])
     return trace
@@ -95,18 +100,22 @@ def _names(values):
     return None if values is None else [str(v) for v in values]
 
 
-def _numbers(text, option):
-    """ "5.1,3.5" -> [5.1, 3.5]; a clear message for anything else."""
+def _numbers(text, option, n, what):
+    """ "5.1,3.5" -> [5.1, 3.5], exactly n finite numbers; else a message naming the option."""
     try:
-        return [float(part) for part in text.split(",")]
+        values = [float(part) for part in text.split(",")]
     except ValueError:
-        raise DataError(f"{option} expects comma-separated numbers like \"5.1,3.5,1.4,0.2\"; received {text!r}") from None
+        values = []
+    if len(values) != n or not all(math.isfinite(v) for v in values):
+        numbers = "1 finite number" if n == 1 else f"{n} finite comma-separated numbers"
+        raise DataError(f"{option} expects {numbers} ({what}); received {text!r}")
+    return values
 
 
 def _target(text, model):
     """The target as the model wants it: a class name (matched as text), or numbers for regression."""
-    if model.classes is None:
-        return [_numbers(text, "--target")]
+    if model.classes is None:  # regression: one number per output
+        return [_numbers(text, "--target", model.network.sizes[-1], "one per output of the model")]
     for name in model.classes:
         if str(name) == text:
             return [name]
