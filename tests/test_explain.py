@@ -2,6 +2,7 @@
 reference; the renderers against the equations those numbers give; the CLI in-process."""
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -128,8 +129,9 @@ def test_text_writes_every_equation_with_its_numbers():
     assert "z₁⁽¹⁾ = w₁₁⁽¹⁾x₁ + w₁₂⁽¹⁾x₂ + b₁⁽¹⁾ = 1·1 + (−2)·(−1) + 1 = 4" in text
     assert "z₂⁽¹⁾ = w₂₁⁽¹⁾x₁ + w₂₂⁽¹⁾x₂ + b₂⁽¹⁾ = (−1)·1 + 1·(−1) + 0 = −2" in text
     assert "a₁⁽¹⁾ = σ(z₁⁽¹⁾) = σ(4) = 0.982" in text
-    # δ₁⁽³⁾ = σ'(z)(a − y) = 0.6177·0.3823·0.6177 = 0.1459 (σ' = a(1 − a))
-    assert "δ₁⁽³⁾ = σ'(z₁⁽³⁾)·(a₁⁽³⁾ − y₁) = 0.2361·(0.6177 − 0) = 0.1459" in text
+    # δ₁⁽³⁾ = σ'(z)(a − y) = 0.6177·0.3823·0.6177 = 0.1459 (σ' = a(1 − a) = 0.2361456); at four
+    # digits 0.2361·0.6177 = 0.1458, so σ' gets the fifth digit that makes the line check out
+    assert "δ₁⁽³⁾ = σ'(z₁⁽³⁾)·(a₁⁽³⁾ − y₁) = 0.23615·(0.6177 − 0) = 0.1459" in text
     assert "δ₁⁽²⁾ = σ'(z₁⁽²⁾)·[w₁₁⁽³⁾δ₁⁽³⁾ + w₂₁⁽³⁾δ₂⁽³⁾]" in text
     assert "∂C/∂w₁₁⁽³⁾ = a₁⁽²⁾·δ₁⁽³⁾" in text
     assert "w₁₁⁽³⁾ ← w₁₁⁽³⁾ − η·∂C/∂w₁₁⁽³⁾ = 3 − 0.1·0.126" in text
@@ -161,6 +163,97 @@ def test_chinese_uses_the_seeds_terms():
         assert term in text, term
     assert "情形一" in text and "情形二" in text
     assert "z₁⁽¹⁾ = w₁₁⁽¹⁾x₁ + w₁₂⁽¹⁾x₂ + b₁⁽¹⁾ = 1·1 + (−2)·(−1) + 1 = 4" in text
+
+
+_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+_FUNCTIONS = {"σ": "sigmoid", "ReLU": "relu", "tanh": "tanh", "id": "identity", "ln": "log"}
+
+
+def printed_arithmetic(text):
+    """(expression, result) of every printed line whose last step is arithmetic on numbers:
+    "… = 0.99998551 − 1 = −1.449×10⁻⁵" gives ("0.99998551 - 1", "-1.449e-5"), both as Python."""
+    out = []
+    for line in text.splitlines():
+        pieces = [p.strip() for p in line.replace(" ← ", " = ").split(" = ")]
+        if len(pieces) < 3 or "…" in line:
+            continue
+        expr, result = (_as_python(p) for p in pieces[-2:])
+        if expr and result and re.search(r"[-+*(]", expr.lstrip("-")):
+            out.append((expr, result))
+    return out
+
+
+def _as_python(piece):
+    s = re.sub(r"×10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "e" + m.group(1).translate(_SUPERSCRIPT), piece)
+    s = re.sub(r"ln (\(?[-−0-9.e]+\)?)", r"ln(\1)", s)
+    for name, py in _FUNCTIONS.items():
+        s = s.replace(name + "(", py + "(")
+    s = s.replace("−", "-").replace("·", "*").replace("[", "(").replace("]", ")").replace("½", "0.5*").replace("²", "**2")
+    return None if re.search(r"[^-+*/().0-9e ]", re.sub(r"sigmoid|relu|tanh|identity|log", "", s)) else s
+
+
+def check_printed_arithmetic(text, digits):
+    """Each line's printed numbers give its printed result, to half a unit of the result's last
+    printed digit (and of its digits-th significant digit): a reader redoing the sum agrees."""
+    names = {"sigmoid": sigmoid, "relu": lambda z: max(z, 0.0), "tanh": math.tanh, "identity": lambda z: z,
+             "log": math.log}
+    lines = printed_arithmetic(text)
+    for expr, result in lines:
+        value, shown = eval(expr, {"__builtins__": {}}, names), float(result)
+        mantissa, _, exponent = result.lstrip("-").partition("e")
+        last = 10.0 ** (int(exponent or 0) - len(mantissa.partition(".")[2]))
+        if shown:
+            last = min(last, 10.0 ** (math.floor(math.log10(abs(shown))) - digits + 1))
+        assert abs(value - shown) <= 0.5000001 * last, f"{expr} = {value!r}, printed {result}"
+    return lines
+
+
+def confident_network():
+    """A 4-6-5-3 ReLU/softmax network so sure of its answer that a rounds to 1 and every
+    weight step is far below four significant digits: the lines rounding would spoil."""
+    net = dp.Network([4, 6, 5, 3], activation="relu", output_activation="softmax", seed=3)
+    x = np.array([1.0, 0.5, -0.3, 2.0])
+    while net.forward(x)[0].max() < 1 - 2e-5:  # sharpen the output layer until it is sure
+        net.layers[-1].W *= 1.3
+        net.layers[-1].b *= 1.3
+    return net, x, np.eye(3)[int(np.argmax(net.forward(x)[0]))]
+
+
+def test_confident_network_really_is():
+    net, x, y = confident_network()
+    a = net.forward(x)[0]
+    assert f"{a.max():.4g}" == "1" and 1e-7 < 1 - a.max() < 2e-5
+
+
+@pytest.mark.parametrize("case", ["lee", "mazur", "chain", "three-layer", "confident", "confident-l2", "sigmoid-ce"])
+@pytest.mark.parametrize("digits", [2, 4, 9])
+def test_every_printed_line_checks_out_at_the_digits_shown(case, digits):
+    if case.startswith("confident"):
+        net, x, y = confident_network()
+        trace = explain(net, x, y, loss="cross_entropy", l2=0.01 if case.endswith("l2") else 0.0)
+    elif case == "sigmoid-ce":  # δ = (a − 1)·y
+        trace = explain(dp.Network([3, 4, 2], seed=1), [0.2, -1.0, 3.0], [1, 0], loss="cross_entropy")
+    else:
+        trace = get_example(case).explain()
+    for lang in ("en", "zh"):
+        assert len(check_printed_arithmetic(render(trace, lang=lang, digits=digits), digits)) >= 16
+
+
+def test_rounding_never_hides_what_a_line_computes():
+    net, x, y = confident_network()
+    trace = explain(net, x, y, loss="cross_entropy")
+    text = render(trace, lang="zh")
+    assert " = 1 − 1 = " not in text and "ln 1 " not in text  # a rounded to 1 would hide δ and C
+    j = int(np.argmax(y))
+    a = next(v for v in re.findall(r"= ([0-9.]+) − 1 = ", text))
+    assert float(a) == pytest.approx(trace.output[j], abs=1e-7) and float(a) != 1
+    # every weight that moved prints a new value different from the old one it subtracts from
+    for expr, result in printed_arithmetic(text):
+        old = re.match(r"(-?[0-9.e-]+) - [0-9.e-]+\*", expr)
+        if old and "e" not in result:
+            moved = float(result) != float(old.group(1))
+            steps = [float(v) for v in re.findall(r"\*\(?(-?[0-9.e-]+)\)?$", expr)]
+            assert moved or steps == [0.0], (expr, result)
 
 
 def test_markdown_has_latex_with_the_numbers_substituted():

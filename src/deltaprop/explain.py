@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ConfigError, ShapeError, choose
+from .activations import get_activation
 from .losses import get_loss
 from .optimizers import SGD
 from .training import _check_l2
@@ -187,6 +188,37 @@ def _num(value, digits, paren=True):
         if paren:
             text, tex, mml = f"({text})", f"({tex})", f"<mo>(</mo>{mml}<mo>)</mo>"
     return M(text, tex, f"<mrow>{mml}</mrow>")
+
+
+def _shown(value, digits):
+    """The number a reader sees when ``value`` is printed to ``digits`` significant digits."""
+    return float(f"{float(value):.{digits}g}")
+
+
+def _fit(operands, compute, result, digits, result_digits=None):
+    """Digits for each operand so that the line's arithmetic, done on the numbers as printed,
+    gives the printed result: 0.99998551 − 1 = −1.449×10⁻⁵, where 4 digits would show 1 − 1.
+
+    The operand whose rounding moves the result most gets one more digit, until the line checks
+    out; an exact operand (1, 0, 0.1) never grows. A line that cannot check out (a float32 network,
+    a value float64 cannot hold) keeps ``digits``: explaining never fails over a last digit.
+    """
+    want = _num(result, result_digits or digits, False).text
+    ds = [digits] * len(operands)
+    while True:
+        shown = [_shown(v, d) for v, d in zip(operands, ds)]
+        if _num(compute(shown), result_digits or digits, False).text == want:
+            return ds
+        rounded = [i for i, (v, d) in enumerate(zip(operands, ds)) if d < 17 and _shown(v, d) != float(v)]
+        if not rounded:
+            return [digits] * len(operands)
+        ds[max(rounded, key=lambda i: _miss(compute, shown, i, operands[i]))] += 1
+
+
+def _miss(compute, shown, i, exact):
+    """How far the result moves when operand i is taken exactly instead of as printed."""
+    moved = compute(shown[:i] + [float(exact)] + shown[i + 1:]) - compute(shown)
+    return abs(moved) if np.isfinite(moved) else np.inf
 
 
 def _word(text, tex=None):
@@ -386,6 +418,13 @@ class _Ctx:
     def num(self, value, paren=True):
         return _num(value, self.digits, paren)
 
+    def fitted(self, operands, compute, result, check=True, **kw):
+        """show(i, paren=True): operand i printed with the digits that make ``compute`` on the
+        printed operands give the printed result (``check=False``: a line with terms left out)."""
+        operands = [float(v) for v in operands]
+        ds = _fit(operands, compute, result, self.digits, **kw) if check else [self.digits] * len(operands)
+        return lambda i, paren=True: _num(operands[i], ds[i], paren)
+
     def vec(self, values, l):
         if len(values) > LIMIT:
             self.leave_out("vector_hidden", l=l, n=len(values), k=LIMIT - 1)
@@ -434,11 +473,18 @@ def _sum_terms(ctx, items, l):
 
 # forward pass ---------------------------------------------------------------------------------
 def _z_neuron(ctx, t, j):
-    l, row = t.layer, t.W[j]
-    symbolic = _sum_terms(ctx, (_sym("w", _idx(j + 1, k + 1), l) + _in_sym(l, k + 1) for k in range(t.n_in)), l)
-    numbers = _sum_terms(ctx, (ctx.num(row[k]) + TIMES + ctx.num(t.a_prev[k]) for k in range(t.n_in)), l)
+    l, n = t.layer, t.n_in
+    symbolic = _sum_terms(ctx, (_sym("w", _idx(j + 1, k + 1), l) + _in_sym(l, k + 1) for k in range(n)), l)
+    ops = [v for k in range(n) for v in (t.W[j, k], t.a_prev[k])] + [t.b[j]]  # w, a, w, a, ..., b
+    show = ctx.fitted(ops, _dot_plus, t.z[j], check=n <= LIMIT)
+    numbers = _sum_terms(ctx, (show(2 * k) + TIMES + show(2 * k + 1) for k in range(n)), l)
     return Eq(_sym("z", j + 1, l), symbolic + PLUS + _sym("b", j + 1, l),
-              numbers + PLUS + ctx.num(t.b[j]), ctx.num(t.z[j], paren=False))
+              numbers + PLUS + show(2 * n), ctx.num(t.z[j], paren=False))
+
+
+def _dot_plus(v):
+    """w·a + w·a + ... + b, from the flat list (w, a, w, a, ..., b)."""
+    return sum(w * a for w, a in zip(v[:-1:2], v[1:-1:2])) + v[-1]
 
 
 def _a_neuron(ctx, t, j):
@@ -446,7 +492,9 @@ def _a_neuron(ctx, t, j):
     if t.activation == "softmax":  # a_j depends on every z of the layer
         return Eq(_sym("a", j + 1, l), _call("softmax", _sym("z", "", l)) + _sym("", j + 1),
                   ctx.num(t.a[j], paren=False))
-    return Eq(_sym("a", j + 1, l), _call(t.activation, z), _call(t.activation, ctx.num(t.z[j], paren=False)),
+    f = get_activation(t.activation)
+    show = ctx.fitted([t.z[j]], lambda v: float(f(np.array(v))[0]), t.a[j])
+    return Eq(_sym("a", j + 1, l), _call(t.activation, z), _call(t.activation, show(0, False)),
               ctx.num(t.a[j], paren=False))
 
 
@@ -463,17 +511,31 @@ def _forward_layer(ctx, t):
     return Block(heading, eqs=eqs)
 
 
+def _squared_error(v):
+    """½Σ(a − y)² from the flat list (a, y, a, y, ...)."""
+    return 0.5 * sum((a - y) ** 2 for a, y in zip(v[::2], v[1::2]))
+
+
+def _cross_entropy(v):
+    """−Σ y ln a from the flat list (y, a, y, a, ...); a term with y = 0 is 0 whatever a is."""
+    return -sum(y * np.log(a) for y, a in zip(v[::2], v[1::2]) if y)
+
+
 def _loss_terms(ctx, name, out, y, L):
     """The loss as the seeds write it, symbols and numbers: ½Σ(a − y)² or −Σ y ln a."""
+    n, tr = len(out), ctx.trace
+    check = n <= LIMIT and not tr.l2  # with λ the numbers are not printed: C holds the penalty too
     if name == "squared_error":
-        sym = (_square(_sym("a", j + 1, L) + MINUS + _sym("y", j + 1)) for j in range(len(out)))
-        val = (_square(ctx.num(out[j], False) + MINUS + ctx.num(y[j], False)) for j in range(len(out)))
+        show = ctx.fitted([v for j in range(n) for v in (out[j], y[j])], _squared_error, tr.loss_before, check)
+        sym = (_square(_sym("a", j + 1, L) + MINUS + _sym("y", j + 1)) for j in range(n))
+        val = (_square(show(2 * j, False) + MINUS + show(2 * j + 1, False)) for j in range(n))
         return [_half() + _fence(_sum_terms(ctx, sym, L), "[", "]"),
                 _half() + _fence(_sum_terms(ctx, val, L), "[", "]")]
     if name == "cross_entropy":
+        show = ctx.fitted([v for j in range(n) for v in (y[j], out[j])], _cross_entropy, tr.loss_before, check)
         ln = _word("ln ", r"\ln ")
-        sym = (_sym("y", j + 1) + TIMES + ln + _sym("a", j + 1, L) for j in range(len(out)))
-        val = (ctx.num(y[j]) + TIMES + ln + ctx.num(out[j]) for j in range(len(out)))
+        sym = (_sym("y", j + 1) + TIMES + ln + _sym("a", j + 1, L) for j in range(n))
+        val = (show(2 * j) + TIMES + ln + show(2 * j + 1) for j in range(n))
         return [_op("−", "-") + _fence(_sum_terms(ctx, sym, L), "[", "]"),
                 _op("−", "-") + _fence(_sum_terms(ctx, val, L), "[", "]")]
     return []  # binary cross-entropy: the value alone says enough
@@ -501,18 +563,20 @@ FUSED_DELTA = {  # loss/activation pairs whose delta simplifies (see losses.FUSE
 
 def _delta_out_neuron(ctx, t, j):
     l, tr = t.layer, ctx.trace
-    a, y, d = _sym("a", j + 1, l), _sym("y", j + 1), _sym("delta", j + 1, l)
-    av, yv, dv = ctx.num(t.a[j], False), ctx.num(tr.y[j], False), ctx.num(t.delta[j], False)
+    a, y, d, one = _sym("a", j + 1, l), _sym("y", j + 1), _sym("delta", j + 1, l), M("1", "1", "<mn>1</mn>")
+    dv = ctx.num(t.delta[j], False)
     kind = FUSED_DELTA.get((t.activation, tr.loss))
     if kind == "a-y":
-        return Eq(d, a + MINUS + y, av + MINUS + yv, dv)
+        show = ctx.fitted([t.a[j], tr.y[j]], lambda v: v[0] - v[1], t.delta[j])
+        return Eq(d, a + MINUS + y, show(0, False) + MINUS + show(1, False), dv)
     if kind == "(a-1)y":
-        return Eq(d, _fence(a + MINUS + M("1", "1", "<mn>1</mn>")) + TIMES + y,
-                  _fence(av + MINUS + M("1", "1", "<mn>1</mn>")) + TIMES + ctx.num(tr.y[j]), dv)
+        show = ctx.fitted([t.a[j], tr.y[j]], lambda v: (v[0] - 1) * v[1], t.delta[j])
+        return Eq(d, _fence(a + MINUS + one) + TIMES + y, _fence(show(0, False) + MINUS + one) + TIMES + show(1), dv)
     if tr.loss == "squared_error" and t.activation != "softmax":
         fp = _call(t.activation, _sym("z", j + 1, l), prime=True)
-        return Eq(d, fp + TIMES + _fence(a + MINUS + y),
-                  ctx.num(t.fprime[j]) + TIMES + _fence(av + MINUS + yv), dv)
+        show = ctx.fitted([t.fprime[j], t.a[j], tr.y[j]], lambda v: v[0] * (v[1] - v[2]), t.delta[j])
+        val = show(0) + TIMES + _fence(show(1, False) + MINUS + show(2, False))
+        return Eq(d, fp + TIMES + _fence(a + MINUS + y), val, dv)
     return Eq(d, _partial(_sym("C"), _sym("z", j + 1, l)), dv)
 
 
@@ -549,11 +613,12 @@ def _delta_hidden_neuron(ctx, t, nxt, k):
     d = _sym("delta", k + 1, l)
     if t.activation == "softmax":
         return Eq(d, _partial(_sym("C"), _sym("z", k + 1, l)), ctx.num(t.delta[k], False))
-    fp = _call(t.activation, _sym("z", k + 1, l), prime=True)
-    sym = _sum_terms(ctx, (_sym("w", _idx(j + 1, k + 1), l + 1) + _sym("delta", j + 1, l + 1)
-                           for j in range(nxt.n_out)), l + 1)
-    val = _sum_terms(ctx, (ctx.num(nxt.W[j, k]) + TIMES + ctx.num(nxt.delta[j]) for j in range(nxt.n_out)), l + 1)
-    return Eq(d, fp + TIMES + _fence(sym, "[", "]"), ctx.num(t.fprime[k]) + TIMES + _fence(val, "[", "]"),
+    fp, n = _call(t.activation, _sym("z", k + 1, l), prime=True), nxt.n_out
+    sym = _sum_terms(ctx, (_sym("w", _idx(j + 1, k + 1), l + 1) + _sym("delta", j + 1, l + 1) for j in range(n)), l + 1)
+    ops = [v for j in range(n) for v in (nxt.W[j, k], nxt.delta[j])] + [0.0, t.fprime[k]]  # w, δ, ..., (b = 0), f'
+    show = ctx.fitted(ops, lambda v: v[-1] * _dot_plus(v[:-1]), t.delta[k], check=n <= LIMIT)
+    val = _sum_terms(ctx, (show(2 * j) + TIMES + show(2 * j + 1) for j in range(n)), l + 1)
+    return Eq(d, fp + TIMES + _fence(sym, "[", "]"), show(2 * n + 1) + TIMES + _fence(val, "[", "]"),
               ctx.num(t.delta[k], False))
 
 
@@ -582,11 +647,11 @@ def _case2_section(ctx):
 # gradients and the update -----------------------------------------------------------------------
 def _grad_neuron(ctx, t, j, k):
     l = t.layer
-    w = _sym("w", _idx(j + 1, k + 1), l)
-    sym = _in_sym(l, k + 1) + TIMES + _sym("delta", j + 1, l)
-    val = ctx.num(t.a_prev[k]) + TIMES + ctx.num(t.delta[j])
-    if ctx.trace.l2:  # the penalty λ/2 Σw² adds λ·w to every weight's gradient
-        sym, val = sym + PLUS + _sym("lambda") + w, val + PLUS + ctx.num(ctx.trace.l2) + TIMES + ctx.num(t.W[j, k])
+    w, l2 = _sym("w", _idx(j + 1, k + 1), l), ctx.trace.l2
+    show = ctx.fitted([t.a_prev[k], t.delta[j], l2, t.W[j, k]], lambda v: v[0] * v[1] + v[2] * v[3], t.dW[j, k])
+    sym, val = _in_sym(l, k + 1) + TIMES + _sym("delta", j + 1, l), show(0) + TIMES + show(1)
+    if l2:  # the penalty λ/2 Σw² adds λ·w to every weight's gradient
+        sym, val = sym + PLUS + _sym("lambda") + w, val + PLUS + show(2) + TIMES + show(3)
     return Eq(_partial(_sym("C"), w), sym, val, ctx.num(t.dW[j, k], False))
 
 
@@ -607,15 +672,25 @@ def _grad_block(ctx, t):
 def _update_eq(ctx, name, sub, l, old, grad, new):
     sym = _sym(name, sub, l)
     rhs = sym + MINUS + _sym("eta") + TIMES + _partial(_sym("C"), sym)
-    val = ctx.num(old, False) + MINUS + ctx.num(ctx.trace.lr) + TIMES + ctx.num(grad)
-    return Eq(sym, rhs, val, _num(new, _visible_digits(old, new, ctx.digits), False), arrow=True)
+    digits = _visible_digits(old, new, ctx.digits)
+    show = ctx.fitted([old, ctx.trace.lr, grad], lambda v: v[0] - v[1] * v[2], new, result_digits=digits)
+    return Eq(sym, rhs, show(0, False) + MINUS + show(1) + TIMES + show(2), _num(new, digits, False), arrow=True)
 
 
 def _visible_digits(old, new, digits):
-    """Enough digits that a small step still shows: 4 − 0.1·(−0.0027) = 4.0003, not 4."""
-    while digits < 12 and old != new and f"{old:.{digits}g}" == f"{new:.{digits}g}":
+    """Enough digits that the step shows, at least in the last digit: 4 − 0.1·(−0.0027) = 4.0003,
+    not 4; and −0.91762187 − 0.1·6.594×10⁻⁷ = −0.91762194, not −0.9176 (a rounding boundary
+    crossed by a step far below the printed digits is not a step a reader can see)."""
+    step = abs(float(new) - float(old))
+    while digits < 17 and step and _last_place(new, digits) > step:
         digits += 1
     return digits
+
+
+def _last_place(value, digits):
+    """The place value of the last digit of ``value`` printed to ``digits`` significant digits."""
+    exponent = int(f"{float(value):.{digits - 1}e}".partition("e")[2])
+    return 10.0 ** (exponent - digits + 1)
 
 
 def _update_neurons(ctx, t):
