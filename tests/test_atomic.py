@@ -7,6 +7,7 @@ and the next save uses a fresh name.
 """
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -139,3 +140,69 @@ def test_explain_outputs_are_atomic_and_never_replace_a_file(tmp_path, monkeypat
     code = main(["explain", "--example", "lee", "--format", "markdown", "--out", "lee.md"])
     capsys.readouterr()
     assert code == 2 and (tmp_path / "lee.md").read_text() == "precious"
+
+
+# ---- what is replaced, and how ----------------------------------------------------------------
+def test_a_symlink_stays_a_link_and_its_file_is_replaced(tmp_path):
+    (tmp_path / "real.json").write_text("old")
+    (tmp_path / "link.json").symlink_to("real.json")
+    io.atomic_write_text(tmp_path / "link.json", "new")
+    assert os.readlink(tmp_path / "link.json") == "real.json" and (tmp_path / "real.json").read_text() == "new"
+    assert sorted(os.listdir(tmp_path)) == ["link.json", "real.json"]
+
+
+def test_a_fifo_or_folder_is_refused_and_left_as_it_was(tmp_path):
+    fifo, folder = tmp_path / "fifo", tmp_path / "folder"
+    os.mkfifo(fifo)
+    folder.mkdir()
+    for path in (fifo, folder):
+        with pytest.raises(dp.ConfigError, match="expected a regular file"):
+            io.atomic_write_text(path, "x")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and folder.is_dir() and not list(folder.iterdir())
+    assert sorted(os.listdir(tmp_path)) == ["fifo", "folder"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_a_new_file_gets_0666_less_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        io.atomic_write_text(tmp_path / "new.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "new.json").st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o755, 0o600])
+def test_a_replaced_file_keeps_its_permissions(tmp_path, mode):
+    path = tmp_path / "keep.json"
+    path.write_text("old")
+    path.chmod(mode)
+    io.atomic_write_text(path, "new")
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode and path.read_text() == "new"
+
+
+def test_an_error_names_the_users_path_not_the_temporary_file(tmp_path, monkeypatch):
+    def denied(prefix, suffix, dir):
+        raise PermissionError(13, "Permission denied", os.path.join(dir, prefix + "x1y2z3" + suffix))
+    monkeypatch.setattr(io.tempfile, "mkstemp", denied)
+    with pytest.raises(PermissionError) as info:
+        io.atomic_write_text(tmp_path / "c.json", "{}")
+    assert info.value.filename == str(tmp_path / "c.json")
+
+
+def test_a_failed_rename_names_the_users_path_and_cleans_up(tmp_path, monkeypatch):
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", src, dst)
+    monkeypatch.setattr(io.os, "replace", refuse)
+    with pytest.raises(PermissionError) as info:
+        io.atomic_write_text(tmp_path / "c.json", "{}")
+    assert info.value.filename == str(tmp_path / "c.json") and os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_read_only_folder_is_reported_with_the_users_path(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    with pytest.raises(PermissionError) as info:
+        io.atomic_write_text(folder / "c.json", "{}")
+    assert info.value.filename == str(folder / "c.json")

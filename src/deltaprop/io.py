@@ -9,13 +9,14 @@ old file intact.
 import json
 import math
 import os
+import stat
 import tempfile
 import zipfile
 
 import numpy as np
 
 from . import __version__
-from .errors import ModelFileError
+from .errors import ConfigError, ModelFileError
 from .network import Network
 
 FORMAT = "deltaprop-model"
@@ -26,20 +27,51 @@ META = "meta"
 
 # ---- writing -------------------------------------------------------------------------------------
 def atomic_write(path, write):
-    """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it into place."""
+    """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it into place.
+
+    A symlink stays a symlink: the file it points to is the one replaced. A target that exists and
+    is not a regular file (a folder, device, FIFO or socket) is refused, since a rename would put a
+    regular file in its place. The new file gets the old file's permissions, or 0666 less the umask
+    like any file a program creates. An error names ``path``, never the temporary file.
+    """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    target = os.path.realpath(path)
+    mode = _mode_for(path, target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(target))
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, target)
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (tmp, target):
+            raise OSError(exc.errno, exc.strerror, path) from None
         raise
+
+
+def _mode_for(path, target):
+    """The permission bits for ``target``: kept if it exists, else 0666 less the umask."""
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device, FIFO or socket)"
+        raise ConfigError(f"cannot write {path!r}: it is {kind}; expected a regular file or a new name")
+    return stat.S_IMODE(st.st_mode)
+
+
+def _umask():
+    mask = os.umask(0o022)  # the only portable way to read the umask is to set it and put it back
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path, text):
