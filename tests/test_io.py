@@ -129,3 +129,35 @@ def test_atomic_write_leaves_the_old_file_when_the_writer_fails(tmp_path):
         io.atomic_write(path, broken)
     assert path.read_text() == "precious"
     assert os.listdir(tmp_path) == ["keep.txt"]  # no temporary file left behind
+
+
+def _locked(real_open, locked):
+    """``open`` as it behaves for a user who may not read ``locked`` (mode 000, not root)."""
+    def fake(file, *args, **kwargs):
+        if os.fspath(file) == os.fspath(locked):
+            raise PermissionError(13, "Permission denied", os.fspath(file))
+        return real_open(file, *args, **kwargs)
+    return fake
+
+
+def test_an_unreadable_model_file_says_permission_denied(iris_model, tmp_path, monkeypatch, capsys):
+    from deltaprop.cli import main
+    model, _ = iris_model
+    path = tmp_path / "locked.npz"
+    io.save(model, path)
+    monkeypatch.setattr(io, "open", _locked(open, path), raising=False)  # the module's own open()
+    with pytest.raises(PermissionError):
+        io.load(path)
+    (tmp_path / "x.csv").write_text("1,2,3,4\n")
+    assert main(["predict", str(path), str(tmp_path / "x.csv")]) == 2
+    assert capsys.readouterr().err == f"deltaprop: error: cannot use file {str(path)!r}: Permission denied\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file")
+def test_a_mode_000_model_file_says_permission_denied(iris_model, tmp_path):
+    model, _ = iris_model
+    path = tmp_path / "locked.npz"
+    io.save(model, path)
+    path.chmod(0)
+    with pytest.raises(PermissionError):
+        io.load(path)

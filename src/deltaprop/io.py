@@ -143,6 +143,8 @@ def _open(path, max_bytes):
     size = os.path.getsize(path)
     if size > max_bytes:
         raise ModelFileError(f"{path}: {size} bytes is over the {max_bytes}-byte limit for model files")
+    with open(path, "rb"):  # an unreadable file fails here with its reason (Permission denied);
+        pass                # zipfile.is_zipfile would call it "not a zip file"
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a deltaprop model file (expected a .npz archive; is it truncated or from another program?)")
     try:
