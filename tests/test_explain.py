@@ -157,6 +157,28 @@ def test_mazur_numbers_in_the_rendered_text(lang):
     assert "b₁⁽²⁾ ←" not in text  # held fixed: no update line for a bias
 
 
+def test_chinese_punctuation_is_full_width():
+    net = dp.Network([20, 12, 3], seed=0)
+    trace = explain(net, np.linspace(0, 1, 20), [0, 1, 0], l2=0.01)
+    trace.input_names, trace.output_names = [f"f{i}" for i in range(20)], ["A", "B", "C"]
+    text = render(trace, lang="zh")
+    prose = [line for line in text.splitlines() if re.search(r"[\u4e00-\u9fff]", line)]
+    half_width = r"[:;]| \([a-z_]+\)|[A-Za-z\d]{2,}, [A-Za-z]"  # "损失函数: …", "交叉熵 (cross_entropy)", "relu, relu"
+    assert len(prose) > 15 and not [line for line in prose if re.search(half_width, line)]
+    assert "  损失函数：½ 平方误差（squared_error）" in text and "激活函数：sigmoid、sigmoid。" in text
+    assert "学习率 η = 0.1，L2 正则化 λ = 0.01。" in text and "输出：a₁⁽²⁾ = A、a₂⁽²⁾ = B、a₃⁽²⁾ = C。" in text
+
+
+def test_loss_after_the_update_then_its_change():
+    trace = get_example("lee").explain()
+    lines = render(trace).split("Loss after the update\n")[1].splitlines()
+    assert lines[0] == "    C  = 0.2008" and lines[1].startswith("    ΔC = ")
+    (expr, result), = check_printed_arithmetic(lines[1], 4)
+    after, before = (float(v) for v in expr.split(" - "))
+    assert after == pytest.approx(trace.loss_after, rel=1e-5) and before == pytest.approx(trace.loss_before, rel=1e-5)
+    assert float(result) == pytest.approx(trace.loss_after - trace.loss_before, rel=1e-3)
+
+
 def test_chinese_uses_the_seeds_terms():
     text = render(get_example("lee").explain(), lang="zh")
     for term in ("正向传播", "前向传播", "反向传播", "误差项 δ", "链式法则", "学习率 η", "损失函数", "偏置", "权重", "激活函数"):
@@ -301,6 +323,11 @@ def test_large_layers_switch_to_matrix_form_and_say_what_was_left_out():
     assert "z⁽¹⁾ = W⁽¹⁾x + b⁽¹⁾ = [" in text  # layer 1 (20 inputs) in matrix form
     assert "z⁽²⁾ = W⁽²⁾a⁽¹⁾ + b⁽²⁾ = [" in text  # 12 inputs: matrix form too
     assert "Left out" in text and "layer 1: ∂C/∂W is 12×20; shows 7×7" in text
+    left_out = text.split("Left out\n")[1].split("\n\n")[0].splitlines()
+    assert left_out[0] == "  Too big to print in full; left out:"  # a sentence, not one of the items
+    assert "  - the sample's x has 20 entries; shows the first 7" in left_out  # not "layer 0"
+    layers = [int(re.match(r"  - layer (\d+)", line).group(1)) for line in left_out[2:]]
+    assert layers == sorted(layers) and len(set(layers)) == 2  # layer 1's lines, then layer 2's
     assert f"{trace.layers[0].z[0]:.4g}".replace("-", "−") in text
     neurons = render(trace, detail="neurons")
     assert "layer 1: 5 of 12 neurons not shown" in neurons

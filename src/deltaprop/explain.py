@@ -149,6 +149,7 @@ PLUS, MINUS, TIMES = _op(" + ", "+", "+"), _op(" − ", "-", "−"), _op("·", r
 HADAMARD, ARROW = _op(" ⊙ ", r"\odot ", "⊙"), _op(" ← ", r"\leftarrow ", "←")
 _SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 _SUP = str.maketrans("0123456789()−+T", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ᵀ")
+DELTA_C = M("ΔC", r"\Delta C", "<mrow><mi>Δ</mi><mi>C</mi></mrow>")  # the change of the loss over the step
 GREEK = {"delta": ("δ", r"\delta", "δ"), "eta": ("η", r"\eta", "η"), "lambda": ("λ", r"\lambda", "λ")}
 
 
@@ -320,7 +321,10 @@ TERMS = {
         "frozen_note": "Held fixed during the update: {what}.",
         "forward": "1. Forward pass",
         "forward_why": "Each neuron computes z = Σ w·a + b and a = f(z), layer by layer from the input.",
-        "loss_block": "Loss function",
+        "loss_block": "Loss function: {loss}",
+        "loss_name": "{name} ({key})",
+        "sep": ", ",
+        "l2": ", L2 penalty λ = {l2}",
         "case1": "2. Output-layer error term δ (case 1: the output layer)",
         "case1_why": "Chain rule: δ = ∂C/∂z = ∂a/∂z · ∂C/∂a, and the output a is right there in C.",
         "case1_other": "The {act} output with loss {loss} has no elementwise formula here; δ is the engine's value.",
@@ -334,13 +338,13 @@ TERMS = {
         "held": "{what} of layer {l} held fixed: not updated.",
         "weights": "weights W", "biases": "biases b",
         "loss_after": "Loss after the update",
-        "change": "change",
         "left_out": "Left out",
         "left_out_intro": "Too big to print in full; left out:",
         "neurons_hidden": "layer {l}: {k} of {n} neurons not shown",
         "terms_hidden": "layer {l}: sums of {n} terms show the first {k}",
         "matrix_hidden": "layer {l}: {name} is {r}×{c}; shows {sr}×{sc}",
         "vector_hidden": "layer {l}: vectors of {n} entries show the first {k}",
+        "sample_hidden": "the sample's {name} has {n} entries; shows the first {k}",
         "notes": "Notes",
         "inputs": "Inputs (after the model's scaler): {names}.",
         "outputs": "Outputs: {names}.",
@@ -360,7 +364,10 @@ TERMS = {
         "frozen_note": "更新时保持不变：{what}。",
         "forward": "1. 正向传播（前向传播）",
         "forward_why": "从输入开始逐层计算：每个神经元先算 z = Σ w·a + b，再算 a = f(z)。",
-        "loss_block": "损失函数",
+        "loss_block": "损失函数：{loss}",
+        "loss_name": "{name}（{key}）",
+        "sep": "、",
+        "l2": "，L2 正则化 λ = {l2}",
         "case1": "2. 输出层的误差项 δ（情形一：输出层）",
         "case1_why": "链式法则：δ = ∂C/∂z = ∂a/∂z · ∂C/∂a，输出 a 直接出现在损失函数 C 中。",
         "case1_other": "输出层 {act} 配合损失函数 {loss} 没有逐元素的公式；δ 取引擎算出的值。",
@@ -374,13 +381,13 @@ TERMS = {
         "held": "第 {l} 层的{what}保持不变，不更新。",
         "weights": "权重 W", "biases": "偏置 b",
         "loss_after": "更新后的损失函数",
-        "change": "变化",
         "left_out": "省略的内容",
         "left_out_intro": "网络太大，无法全部列出；省略了：",
         "neurons_hidden": "第 {l} 层：{n} 个神经元中有 {k} 个未列出",
         "terms_hidden": "第 {l} 层：{n} 项的求和只列出前 {k} 项",
         "matrix_hidden": "第 {l} 层：{name} 是 {r}×{c} 矩阵，只列出 {sr}×{sc}",
         "vector_hidden": "第 {l} 层：{n} 个元素的向量只列出前 {k} 个",
+        "sample_hidden": "样本的 {name} 有 {n} 个元素，只列出前 {k} 个",
         "notes": "说明",
         "inputs": "输入（经过模型的缩放）：{names}。",
         "outputs": "输出：{names}。",
@@ -425,9 +432,10 @@ class _Ctx:
         ds = _fit(operands, compute, result, self.digits, **kw) if check else [self.digits] * len(operands)
         return lambda i, paren=True: _num(operands[i], ds[i], paren)
 
-    def vec(self, values, l):
+    def vec(self, values, l, name=None):
+        """A vector of layer l, or (l = 0) the sample's x or y, ``name``."""
         if len(values) > LIMIT:
-            self.leave_out("vector_hidden", l=l, n=len(values), k=LIMIT - 1)
+            self.leave_out("sample_hidden" if l == 0 else "vector_hidden", l=l, name=name, n=len(values), k=LIMIT - 1)
         return _vector(values, self.digits, self.lang, LIMIT)
 
     def mat(self, values, l, name):
@@ -438,8 +446,8 @@ class _Ctx:
 
     def leave_out(self, key, **kw):
         line = self.t[key].format(**kw)
-        if line not in self.omitted:
-            self.omitted.append(line)
+        if (kw["l"], line) not in self.omitted:
+            self.omitted.append((kw["l"], line))
 
     def shown(self, n, l, key="neurons_hidden"):
         """range over the first items of n that fit, noting the rest."""
@@ -546,7 +554,8 @@ def _loss_block(ctx):
     rhs = _loss_terms(ctx, tr.loss, tr.output, tr.y, len(tr.layers))
     if tr.l2:  # the penalty's value is part of C; its terms are not worth a line each
         rhs = [r + PLUS + _sym("lambda") + _word("/2 ΣW²", r"/2\,\sum W^2") for r in rhs[:1]]
-    return Block(f'{ctx.t["loss_block"]}: {_loss_name(ctx)}', eqs=[Eq(_sym("C"), *rhs, ctx.num(tr.loss_before, False))])
+    eq = Eq(_sym("C"), *rhs, ctx.num(tr.loss_before, False))
+    return Block(ctx.t["loss_block"].format(loss=_loss_name(ctx)), eqs=[eq])
 
 
 def _forward_section(ctx):
@@ -722,10 +731,14 @@ def _update_block(ctx, t):
 
 
 def _loss_after_block(ctx):
+    """C after the step (with the digits that show it moved), then ΔC = C(after) − C(before),
+    whose operands may need more digits still: the two losses are close."""
     tr = ctx.trace
-    change = ctx.num(tr.loss_after - tr.loss_before, False)
-    eq = Eq(_sym("C"), ctx.num(tr.loss_after, False))
-    return Block(ctx.t["loss_after"], [f'{ctx.t["change"]}: {change.text}'], [eq])
+    change = tr.loss_after - tr.loss_before
+    after = _num(tr.loss_after, _visible_digits(tr.loss_before, tr.loss_after, ctx.digits), False)
+    show = ctx.fitted([tr.loss_after, tr.loss_before], lambda v: v[0] - v[1], change)
+    step = Eq(DELTA_C, show(0, False) + MINUS + show(1, False), ctx.num(change, False))
+    return Block(ctx.t["loss_after"], eqs=[Eq(_sym("C"), after), step])
 
 
 def _ledger(ctx):
@@ -743,33 +756,34 @@ def _ledger(ctx):
 
 def _setup_section(ctx):
     tr, t = ctx.trace, ctx.t
-    acts = ", ".join(layer.activation for layer in tr.layers)
+    acts = t["sep"].join(layer.activation for layer in tr.layers)
     sizes = "-".join(str(n) for n in [tr.layers[0].n_in] + [layer.n_out for layer in tr.layers])
-    l2 = f", L2 λ = {tr.l2:g}" if tr.l2 else ""
+    l2 = t["l2"].format(l2=f"{tr.l2:g}") if tr.l2 else ""
     prose = [t["network"].format(sizes=sizes, acts=acts),
-             t["sample"].format(x=_short(tr.x, ctx), y=_short(tr.y, ctx), loss=_loss_name(ctx), lr=f"{tr.lr:g}", l2=l2),
+             t["sample"].format(x=_short(tr.x, ctx, "x"), y=_short(tr.y, ctx, "y"), loss=_loss_name(ctx),
+                                lr=f"{tr.lr:g}", l2=l2),
              t["notation"]]
     frozen = [t["weights" if p == "W" else "biases"] + f"({layer.layer})".translate(_SUP)
               for layer in tr.layers for p in layer.frozen]
     if frozen:
-        prose.append(t["frozen_note"].format(what=", ".join(frozen)))
+        prose.append(t["frozen_note"].format(what=t["sep"].join(frozen)))
     if tr.input_names:
-        prose.append(t["inputs"].format(names=_named("x", tr.input_names)))
+        prose.append(t["inputs"].format(names=_named(ctx, "x", tr.input_names)))
     if tr.output_names:
-        prose.append(t["outputs"].format(names=_named("a", tr.output_names, len(tr.layers))))
+        prose.append(t["outputs"].format(names=_named(ctx, "a", tr.output_names, len(tr.layers))))
     return t["setup"], [Block(None, prose)]
 
 
-def _named(base, names, layer=None):
-    return ", ".join(f"{_sym(base, i, layer).text} = {name}" for i, name in enumerate(names, 1))
+def _named(ctx, base, names, layer=None):
+    return ctx.t["sep"].join(f"{_sym(base, i, layer).text} = {name}" for i, name in enumerate(names, 1))
 
 
 def _loss_name(ctx):
-    return f'{ctx.t["losses"][ctx.trace.loss]} ({ctx.trace.loss})'
+    return ctx.t["loss_name"].format(name=ctx.t["losses"][ctx.trace.loss], key=ctx.trace.loss)
 
 
-def _short(values, ctx):
-    return ctx.vec(np.asarray(values), 0).text
+def _short(values, ctx, name):
+    return ctx.vec(np.asarray(values), 0, name).text
 
 
 # ---- renderers ---------------------------------------------------------------------------------
@@ -801,12 +815,14 @@ def _title(ctx):
 
 
 def _extras(ctx):
-    """(heading, lines) for the notes of an example and for what was left out."""
+    """(heading, intro or None, items) for the notes of an example and for what was left out;
+    the latter in layer order, although the backward sections meet the layers last to first."""
     out = []
     if ctx.trace.notes.get(ctx.lang):
-        out.append((ctx.t["notes"], ctx.trace.notes[ctx.lang]))
+        out.append((ctx.t["notes"], None, ctx.trace.notes[ctx.lang]))
     if ctx.omitted:
-        out.append((ctx.t["left_out"], [ctx.t["left_out_intro"]] + ctx.omitted))
+        items = [line for _, line in sorted(ctx.omitted, key=lambda item: item[0])]  # stable: same layer, same order
+        out.append((ctx.t["left_out"], ctx.t["left_out_intro"], items))
     return out
 
 
@@ -826,8 +842,8 @@ def _block_text(block):
 def _to_text(ctx, sections):
     title = _title(ctx)
     lines = [title, "=" * _display_width(title)]
-    for heading, lines_ in _extras(ctx):
-        lines += ["", heading] + [f"  - {x}" for x in lines_]
+    for heading, intro, items in _extras(ctx):
+        lines += ["", heading] + ([f"  {intro}"] if intro else []) + [f"  - {x}" for x in items]
     for heading, blocks in sections:
         lines += ["", heading, "-" * _display_width(heading)]
         for block in blocks:
@@ -857,8 +873,8 @@ def _block_markdown(block):
 
 def _to_markdown(ctx, sections):
     lines = [f"# {_title(ctx)}", ""]
-    for heading, items in _extras(ctx):
-        lines += [f"**{heading}**", ""] + [f"- {x}" for x in items] + [""]
+    for heading, intro, items in _extras(ctx):
+        lines += [f"**{heading}**", ""] + ([intro, ""] if intro else []) + [f"- {x}" for x in items] + [""]
     for heading, blocks in sections:
         lines += [f"## {heading}", ""]
         for block in blocks:
@@ -911,8 +927,9 @@ def _diagram_html(ctx):
 
 def _to_html(ctx, sections, diagrams):
     body = [f"<h1>{_html_escape(_title(ctx))}</h1>"]
-    for heading, items in _extras(ctx):
-        body.append(f'<div class="notes"><h3>{_html_escape(heading)}</h3><ul>'
+    for heading, intro, items in _extras(ctx):
+        body.append(f'<div class="notes"><h3>{_html_escape(heading)}</h3>'
+                    + (f"<p>{_html_escape(intro)}</p>" if intro else "") + "<ul>"
                     + "".join(f"<li>{_html_escape(x)}</li>" for x in items) + "</ul></div>")
     if diagrams:
         body.append(_diagram_html(ctx))
