@@ -273,6 +273,14 @@ def test_from_weights_copies_and_accepts_scalar_biases():
     (lambda: dp.get_optimizer("rmsprop"), ["unknown optimizer 'rmsprop'", "adam", "nesterov"]),
     (lambda: dp.Network([4, 3], dtype="float16"), ["unknown dtype 'float16'", "float32"]),
     (lambda: dp.Network([4, 3], seed=-1), ["seed must be a non-negative integer", "-1"]),
+    (lambda: dp.Network([4, 3, 2], activation=None), ["unknown activation None", "sigmoid, softmax, tanh"]),
+    (lambda: dp.Network([4, 3, 1], output_activation="softmax"), ["layer 2: softmax over a single neuron", "'sigmoid'"]),
+    (lambda: dp.Network([4, 1, 2], activation="softmax"), ["layer 1: softmax over a single neuron"]),
+    (lambda: dp.Network.from_weights([np.ones((1, 2))], [0.0], "softmax"), ["layer 1: softmax over a single neuron"]),
+    (lambda: dp.Network.from_weights([np.ones((2, 2, 2))], [np.zeros(2)], "sigmoid"), ["(n_out, n_in)", "(2, 2, 2)"]),
+    (lambda: dp.Network.from_weights([np.ones((0, 2))], [np.zeros(0)], "sigmoid"), ["(n_out, n_in)", "(0, 2)"]),
+    (lambda: dp.Network([4, 3]).forward([[1, 2, 3, 4], [1, 2]]), ["X must be a rectangular array", "different lengths"]),
+    (lambda: dp.Network([2, 2]).loss(np.ones((2, 2)), [[1, 0], [1]]), ["Y must be a rectangular array"]),
 ])
 def test_bad_configuration_says_what_was_expected_and_received(call, words):
     with pytest.raises(dp.DeltapropError) as info:
@@ -291,3 +299,24 @@ def test_a_network_pickles_and_copies_by_activation_name(rng):
     X = rng.normal(size=(4, 3))
     np.testing.assert_array_equal(back.forward(X), net.forward(X))
     assert back.layers[1].activation is dp.get_activation("softmax")
+
+
+SWISH = dp.Activation("swish", lambda z: z / (1 + np.exp(-z)), lambda z, a: a + (1 - a) / (1 + np.exp(-z)), -0.28, np.inf)
+
+
+@pytest.mark.parametrize("activation", [[SWISH], SWISH, [dp.Activation("relu", np.tanh, lambda z, a: 1 - a * a, -1, 1)]])
+def test_custom_activation_objects_are_refused_with_the_valid_names(activation):
+    # A network is copied, saved, explained and compiled by its activations' names, so a function
+    # outside the registry would be lost (or swapped for the built-in "relu") on the way.
+    with pytest.raises(dp.ConfigError) as info:
+        dp.Network([3, 4, 2], activation=activation, output_activation="identity")
+    assert "custom activations are not supported" in str(info.value)
+    assert "identity, leaky_relu, relu, sigmoid, softmax, tanh" in str(info.value)
+
+
+def test_a_built_in_activation_object_works_like_its_name(rng):
+    X = rng.normal(size=(4, 3))
+    by_object = dp.Network([3, 4, 2], activation=dp.ACTIVATIONS["tanh"], output_activation="identity", seed=1)
+    by_name = dp.Network([3, 4, 2], activation="tanh", output_activation="identity", seed=1)
+    assert by_object.activations == ["tanh", "identity"]
+    np.testing.assert_array_equal(by_object.copy().forward(X), by_name.forward(X))

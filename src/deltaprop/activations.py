@@ -9,7 +9,7 @@ All functions keep the dtype of ``z`` (float32 stays float32).
 """
 import numpy as np
 
-from .errors import choose
+from .errors import ConfigError, choose
 
 
 class Activation:
@@ -88,7 +88,12 @@ ACTIVATIONS = {
 
 
 def get_activation(name):
-    """The :class:`Activation` called ``name`` (an Activation passes through)."""
-    if isinstance(name, Activation):
-        return name
-    return choose("activation", name, ACTIVATIONS)
+    """The built-in :class:`Activation` called ``name`` (one of ACTIVATIONS' own objects passes through).
+
+    Other Activation objects are refused: a network is copied, saved, explained and run by the
+    compiled engine by its activations' names, so a function the registry does not hold would be
+    lost, or swapped for the built-in of the same name, on the way."""
+    if isinstance(name, Activation) and ACTIVATIONS.get(name.name) is not name:
+        raise ConfigError(f"custom activations are not supported; expected one of: {', '.join(sorted(ACTIVATIONS))} "
+                          f"(a name or deltaprop.ACTIVATIONS[name]); received {name!r}")
+    return name if isinstance(name, Activation) else choose("activation", name, ACTIVATIONS)

@@ -13,7 +13,6 @@ import copy
 
 import numpy as np
 
-from .activations import get_activation
 from .errors import ConfigError, DataError, ShapeError, choose
 from .layers import INITIALIZERS, Dense, fast_layout
 from .losses import check_pair, get_loss, output_delta
@@ -41,6 +40,22 @@ def _check_sizes(sizes):
     for s in sizes:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
             raise ConfigError(f"every layer size must be a positive integer; received {sizes!r}")
+
+
+def as_array(values, name):
+    """np.asarray(values), with a one-line DataError where NumPy cannot make one rectangular array."""
+    try:
+        return np.asarray(values)
+    except ValueError:
+        raise DataError(f"{name} must be a rectangular array (every row the same length); "
+                        f"received rows of different lengths") from None
+
+
+def _check_softmax(layers):
+    for l, layer in enumerate(layers, start=1):
+        if layer.activation.name == "softmax" and layer.n_out == 1:
+            raise ConfigError(f"layer {l}: softmax over a single neuron always outputs 1, so nothing can be learned; "
+                              f"expected 2 or more neurons for softmax, or 'sigmoid' for one output")
 
 
 def _all_finite(X):
@@ -76,10 +91,11 @@ class Network:
                  init="glorot_uniform", seed=None, dtype="float64"):
         _check_sizes(sizes)
         n_hidden = len(sizes) - 2
-        hidden = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        one = not isinstance(activation, (list, tuple))  # a name (or anything else: Dense refuses it by name)
+        hidden = [activation] * n_hidden if one else list(activation)
         if len(hidden) != n_hidden:
             raise ConfigError(f"expected {n_hidden} hidden activations for sizes {list(sizes)}; received {len(hidden)}")
-        acts = hidden + [output_activation or (activation if isinstance(activation, str) else "sigmoid")]
+        acts = hidden + [output_activation or (activation if one else "sigmoid")]
         make = choose("initializer", init, INITIALIZERS)
         rng = make_rng(seed)
         dt = _dtype(dtype)
@@ -87,6 +103,7 @@ class Network:
         for n_in, n_out, act in zip(sizes[:-1], sizes[1:], acts):
             W, b = make(rng, int(n_out), int(n_in), dt)
             self.layers.append(Dense(W, b, act))
+        _check_softmax(self.layers)
 
     @classmethod
     def from_weights(cls, weights, biases, activations, dtype=None):
@@ -98,14 +115,16 @@ class Network:
         if len(weights) == 0 or len(weights) != len(biases):
             raise ShapeError(f"expected one bias per weight matrix (at least one layer); "
                              f"received {len(weights)} weight matrices and {len(biases)} biases")
-        acts = [activations] * len(weights) if isinstance(activations, str) else list(activations)
+        acts = list(activations) if isinstance(activations, (list, tuple)) else [activations] * len(weights)
         if len(acts) != len(weights):
             raise ConfigError(f"expected {len(weights)} activations, one per layer; received {len(acts)}")
         dt = _dtype(dtype or "float64")
         net = cls.__new__(cls)
         net.layers = []
         for l, (W, b, act) in enumerate(zip(weights, biases, acts), start=1):
-            W = np.array(W, dtype=dt, ndmin=2)
+            W = np.array(as_array(W, f"layer {l}: W"), dtype=dt, ndmin=2)
+            if W.ndim != 2 or 0 in W.shape:
+                raise ShapeError(f"layer {l}: expected W as a matrix of shape (n_out, n_in), both at least 1; received shape {W.shape}")
             b = np.array(b, dtype=dt).reshape(-1) if np.ndim(b) else np.full(W.shape[0], b, dt)
             if b.shape != (W.shape[0],):
                 raise ShapeError(f"layer {l}: expected a bias of shape ({W.shape[0]},) for W of shape {W.shape}; received {b.shape}")
@@ -114,6 +133,7 @@ class Network:
             if not (np.isfinite(W).all() and np.isfinite(b).all()):
                 raise DataError(f"layer {l}: weights and biases must be finite; received NaN or inf")
             net.layers.append(Dense(W, b, act))
+        _check_softmax(net.layers)
         return net
 
     # ---- what the network is -------------------------------------------------------------
@@ -192,7 +212,7 @@ class Network:
     # ---- checking what comes in ------------------------------------------------------------
     def check_X(self, X):
         """X as a (m, n_in) array of the network's dtype; a 1-D X is one sample."""
-        X = np.asarray(X)
+        X = as_array(X, "X")
         if X.dtype.kind not in "biuf":
             raise DataError(f"X must be numeric; received an array of dtype {X.dtype}")
         X = np.atleast_2d(X).astype(self.dtype, copy=False)
@@ -206,7 +226,7 @@ class Network:
 
     def check_Y(self, Y, m):
         """Y as a (m, n_out) array of the network's dtype (a 1-D Y fits a single output)."""
-        Y = np.asarray(Y)
+        Y = as_array(Y, "Y")
         if Y.dtype.kind not in "biuf":
             raise DataError(f"Y must be numeric; received an array of dtype {Y.dtype}")
         n_out = self.layers[-1].n_out
