@@ -118,8 +118,10 @@ def test_every_cli_output_goes_through_atomic_write(tmp_path, monkeypatch, capsy
     assert main(["predict", "m.npz", "iris.csv", "--out", "p.csv"]) == 0
     assert main(["demo", "--epochs", "2", "-q", "--plot", "d.png", "--metrics-json", "d.json"]) == 0
     capsys.readouterr()
-    # m.ckpt.npz: the checkpoint that guards the run, removed once the model is saved
-    assert sorted(written) == sorted(["m.ckpt.npz", "m.npz", "h.json", "h.png", "e.json", "cm.svg", "p.csv", "d.png", "d.json"])
+    # m.ckpt.npz: the checkpoint that guards the run, removed once the model is saved;
+    # d.png twice: drawn, then marked as the demo's own plot
+    assert sorted(written) == sorted(["m.ckpt.npz", "m.npz", "h.json", "h.png", "e.json", "cm.svg", "p.csv",
+                                      "d.png", "d.png", "d.json"])
     assert not (tmp_path / "m.ckpt.npz").exists()
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
 

@@ -73,7 +73,7 @@ def test_header_csv_with_string_labels_in_the_first_column(tmp_path, capsys):
     path = tmp_path / "h.csv"
     path.write_text("answer,a,b,c\n" + "".join(f"{l},{x[0]:.5f},{x[1]:.5f},{x[2]:.5f}\n" for l, x in zip(labels, X)))
     model = tmp_path / "h.npz"
-    code, out, _ = run(capsys, "train", path, "--label", "answer", "--epochs", 80, "--out", model, "-q")
+    code, out, _ = run(capsys, "train", path, "--label", "answer", "--epochs", 80, "--out", model)
     assert code == 0 and "label 'answer'" in out
     code, out, _ = run(capsys, "evaluate", model, path)  # the label column is found by its name
     assert code == 0 and float(out.split("accuracy ")[1].split("%")[0]) > 90
@@ -174,3 +174,165 @@ def test_bad_arguments_exit_nonzero(capsys):
     assert info.value.code == 2 and "expected a positive integer" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "x.csv", "--activation", "swish"])
+
+
+# ---- outputs: what may be written where ---------------------------------------------------------
+def test_force_writes_through_a_symlink_and_refuses_a_fifo(iris_csv, tmp_path, capsys):
+    real, link, fifo = tmp_path / "real.json", tmp_path / "link.json", tmp_path / "fifo.json"
+    real.write_text("old")
+    link.symlink_to(real)
+    os.mkfifo(fifo)
+    code, _, _ = run(capsys, "train", iris_csv, "--epochs", 3, "--metrics-json", link, "--force", "-q")
+    assert code == 0 and link.is_symlink() and json.loads(real.read_text())["epoch"] == [1, 2, 3]
+    code, out, err = run(capsys, "train", iris_csv, "--epochs", 3, "--metrics-json", fifo, "--force")
+    assert code == 2 and "not a regular file" in err and err.count("\n") == 1 and out == ""
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)
+
+
+def test_the_default_demo_plot_is_replaced_only_if_the_demo_drew_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plot = tmp_path / "deltaprop-demo.png"
+    for _ in range(2):  # the README's quick start, run twice: the second run replaces its own plot
+        code, _, _ = run(capsys, "demo", "--epochs", 3)
+        assert code == 0 and plot.read_bytes()[:4] == b"\x89PNG"
+    plot.write_bytes(b"\x89PNG a picture of the user's")
+    code, _, err = run(capsys, "demo", "--epochs", 3)
+    assert code == 2 and "not a plot that 'deltaprop demo' drew" in err and "--plot NAME" in err
+    assert plot.read_bytes() == b"\x89PNG a picture of the user's"
+    assert run(capsys, "demo", "--epochs", 3, "--force")[0] == 0 and plot.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["train", "{csv}", "--out", "same.npz", "--metrics-json", "same.npz"], "same file as the output 'same.npz'"),
+    (["train", "{csv}", "--out", "x.png", "--plot", "x.png"], "same file as the output 'x.png'"),
+    (["train", "{csv}", "--out", "m.npz", "--checkpoint", "m.npz"], "same file as the output 'm.npz'"),
+    (["train", "{csv}", "--metrics-json", "alias.csv"], "same file as the input"),  # a symlink to the data
+    (["train", "{csv}", "--out", "{csv}", "--force"], "same file as the input"),
+    (["evaluate", "model.npz", "{csv}", "--json", "model.npz", "--force"], "same file as the input 'model.npz'"),
+    (["predict", "model.npz", "{csv}", "--out", "{csv}", "--force"], "same file as the input"),
+])
+def test_outputs_on_one_file_or_on_an_input_are_refused(iris_csv, tmp_path, capsys, monkeypatch, argv, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "alias.csv").symlink_to(iris_csv)
+    run(capsys, "train", iris_csv, "--epochs", 2, "--out", "model.npz", "-q")
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    code, out, err = run(capsys, *[a.format(csv=iris_csv) for a in argv])
+    assert code == 2 and words in err and err.count("\n") == 1 and "deltaprop train:" not in out
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_an_unwritable_folder_is_refused_before_training(iris_csv, tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: real_access(p, mode) and os.fspath(p) != str(folder))
+    code, out, err = run(capsys, "train", iris_csv, "--epochs", 2, "--plot", folder / "c.png")
+    assert code == 2 and out == "" and f"cannot write {str(folder / 'c.png')!r}: folder" in err
+    assert "is not writable" in err and ".tmp" not in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_read_only_folder_is_refused_before_training(iris_csv, tmp_path, capsys):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    code, out, err = run(capsys, "train", iris_csv, "--epochs", 2, "--out", folder / "m.npz")
+    assert code == 2 and out == "" and "is not writable" in err
+
+
+def test_outputs_get_the_usual_permissions_and_keep_old_ones(iris_csv, tmp_path, capsys):
+    old = os.umask(0o022)
+    try:
+        model, metrics = tmp_path / "m.npz", tmp_path / "h.json"
+        metrics.write_text("{}")
+        metrics.chmod(0o640)
+        code, _, _ = run(capsys, "train", iris_csv, "--epochs", 2, "--out", model, "--metrics-json", metrics, "--force", "-q")
+    finally:
+        os.umask(old)
+    assert code == 0 and oct(model.stat().st_mode & 0o777) == oct(0o644) and oct(metrics.stat().st_mode & 0o777) == oct(0o640)
+
+
+def test_evaluate_json_dash_is_standard_output(iris_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run(capsys, "train", iris_csv, "--epochs", 2, "--out", "m.npz", "-q")
+    code, out, err = run(capsys, "evaluate", "m.npz", iris_csv, "--json", "-")
+    assert code == 0 and json.loads(out)["n"] == 150 and "accuracy" in err
+    assert not os.path.exists("-")
+
+
+# ---- what is drawn and printed --------------------------------------------------------------------
+def _regression_csv(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, size=(60, 2))
+    path = tmp_path / "r.csv"
+    path.write_text("u,v,t\n" + "".join(f"{a:.5f},{b:.5f},{a - b:.5f}\n" for a, b in X))
+    return path
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["demo", "--seeds", "0-2", "--epochs", 2, "--plot", "{tmp}/seeds.png"], "--seeds runs several"),
+    (["train", "{reg}", "--epochs", 2, "--regions", "{tmp}/rr.png"], "expected a classification task"),
+    (["evaluate", "{tmp}/reg.npz", "{reg}", "--plot", "{tmp}/cm.png"], "expected a classification model"),
+])
+def test_a_picture_that_cannot_be_drawn_is_refused_up_front(tmp_path, capsys, argv, words):
+    reg = _regression_csv(tmp_path)
+    run(capsys, "train", reg, "--epochs", 2, "--out", tmp_path / "reg.npz", "-q")
+    code, out, err = run(capsys, *[str(a).format(tmp=tmp_path, reg=reg) for a in argv])
+    assert code == 2 and words in err and err.count("\n") == 1 and out == ""
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".png"]
+
+
+def test_final_line_describes_the_restored_best_epoch(iris_csv, tmp_path, capsys):
+    from deltaprop.io import load
+    code, out, _ = run(capsys, "train", iris_csv, "--epochs", 60, "--patience", 3, "--val-fraction", 0.3, "--lr", 0.3,
+                       "--metrics-json", tmp_path / "h.json", "--out", tmp_path / "m.npz")
+    h = json.loads((tmp_path / "h.json").read_text())
+    best, last = h["best_epoch"], h["epoch"][-1]
+    assert code == 0 and best < last and h["stopped_early"]
+    i = h["epoch"].index(best)
+    assert f"final: val_accuracy {h['val_accuracy'][i]:.4f}, accuracy {h['accuracy'][i]:.4f} " \
+           f"(best epoch {best} restored; training ran {last} epochs)" in out
+    # the saved model is the one those numbers describe: its validation loss is the best epoch's
+    assert min(h["val_loss"]) == h["val_loss"][i] and load(tmp_path / "m.npz").settings["patience"] == 3
+
+
+def test_evaluate_picks_the_models_columns_by_name_like_predict(tmp_path, capsys):
+    iris = load_iris()
+    rows = [list(map(str, x)) + [c] for x, c in zip(iris.X.tolist(), iris.y)]
+    (tmp_path / "iris.csv").write_text("sl,sw,pl,pw,species\n" + "".join(",".join(r) + "\n" for r in rows))
+    (tmp_path / "iris6b.csv").write_text("pw,sl,extra,sw,pl,species\n" + "".join(
+        f"{r[3]},{r[0]},7,{r[1]},{r[2]},{r[4]}\n" for r in rows))
+    model = tmp_path / "lf.npz"
+    run(capsys, "train", tmp_path / "iris.csv", "--epochs", 30, "--out", model, "-q")
+    _, reference, _ = run(capsys, "evaluate", model, tmp_path / "iris.csv")
+    code, out, _ = run(capsys, "evaluate", model, tmp_path / "iris6b.csv")
+    assert code == 0 and out.split("\n", 1)[1] == reference.split("\n", 1)[1]
+    (tmp_path / "plain.csv").write_text("".join(f"{','.join(r[:4])},7,{r[4]}\n" for r in rows))  # no header: by position
+    code, _, err = run(capsys, "evaluate", model, tmp_path / "plain.csv")
+    assert code == 2 and "plain.csv: 5 feature columns" in err and "the model needs 4 (sl, sw, pl, pw)" in err
+
+
+def test_help_shows_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for words in ("passes over the training rows (default: 200)", "hidden layer sizes (default: 5)",
+                  "(default: adam)", "(default: 0.2)", "shuffling) (default: 0)", "weights (default: 0.0)",
+                  ".png, .svg or .pdf"):
+        assert words in text
+
+
+def test_quiet_demo_prints_only_the_summary(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "demo", "--epochs", 3, "--no-plot", "-q")
+    assert code == 0 and err == "" and out.startswith("final validation accuracy") and out.count("\n") == 1
+
+
+def test_counts_are_singular_for_one_and_an_unsaved_model_is_said(iris_csv, tmp_path, capsys):
+    code, out, _ = run(capsys, "train", iris_csv, "--epochs", 2)
+    assert code == 0 and "150 rows, 4 features" in out and "model was not saved (pass --out MODEL" in out
+    run(capsys, "train", iris_csv, "--epochs", 2, "--out", tmp_path / "m.npz", "-q")
+    (tmp_path / "one.csv").write_text(",".join(IRIS_ROWS[0]) + "\n")
+    code, out, err = run(capsys, "predict", tmp_path / "m.npz", tmp_path / "one.csv", "--out", tmp_path / "p.csv")
+    assert code == 0 and "wrote 1 prediction to" in err
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "one.csv")
+    assert code == 0 and ": 1 row, Model(" in out

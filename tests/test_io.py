@@ -161,3 +161,32 @@ def test_a_mode_000_model_file_says_permission_denied(iris_model, tmp_path):
     path.chmod(0)
     with pytest.raises(PermissionError):
         io.load(path)
+
+
+def test_file_kind_tells_deltaprops_files_from_others(iris_model, tmp_path):
+    model, ds = iris_model
+    io.save(model, tmp_path / "m.npz")
+    io.save(dp.Network([2, 2]), tmp_path / "n.npz")
+    net = dp.Network([4, 3], output_activation="softmax", seed=0)
+    net.fit(ds.X, np.unique(ds.y, return_inverse=True)[1], epochs=1, verbose=0,
+            callbacks=[dp.Checkpoint(tmp_path / "c.npz")])
+    (tmp_path / "d.csv").write_text("1,2,a\n")
+    np.savez(tmp_path / "other.npz", x=np.ones(3))
+    kinds = {name: io.file_kind(tmp_path / name) for name in ("m.npz", "n.npz", "c.npz", "d.csv", "other.npz", "none")}
+    assert kinds == {"m.npz": "model", "n.npz": "network", "c.npz": "checkpoint", "d.csv": None,
+                     "other.npz": None, "none": None}
+
+
+def test_png_text_entries_round_trip_and_keep_the_image_valid(tmp_path):
+    PIL = pytest.importorskip("PIL.Image")
+    PIL.new("RGB", (3, 2), "red").save(tmp_path / "a.png")
+    assert io.png_text(tmp_path / "a.png") == {}
+    io.mark_png(tmp_path / "a.png", "deltaprop", "demo learning curves")
+    assert io.png_text(tmp_path / "a.png") == {"deltaprop": "demo learning curves"}
+    with PIL.open(tmp_path / "a.png") as image:  # an independent reader: checks every chunk's CRC
+        image.load()
+        assert image.text == {"deltaprop": "demo learning curves"} and image.size == (3, 2)
+    (tmp_path / "b.csv").write_text("1,2\n")
+    assert io.png_text(tmp_path / "b.csv") == {}
+    with pytest.raises(dp.ConfigError, match="expected a PNG image"):
+        io.mark_png(tmp_path / "b.csv", "k", "v")

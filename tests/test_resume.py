@@ -1,5 +1,6 @@
 """Ctrl-C, checkpoints and --resume: an interrupted run, resumed, ends with the same weights."""
 import os
+import shlex
 import signal
 
 import numpy as np
@@ -105,7 +106,7 @@ def _iris_csv(tmp_path):
 
 def test_cli_ctrl_c_saves_a_checkpoint_and_resume_reaches_the_uninterrupted_model(tmp_path, capsys, monkeypatch):
     csv = _iris_csv(tmp_path)
-    args = ["train", csv, "--hidden", "6", "--epochs", "12", "--batch-size", "4", "--seed", "3", "-q"]
+    args = ["train", csv, "--hidden", "6", "--epochs", "12", "--batch-size", "4", "--seed", "3", "-q", "--no-header"]
     assert main(args + ["--out", str(tmp_path / "ref.npz")]) == 0
     calls = [0]
 
@@ -123,8 +124,10 @@ def test_cli_ctrl_c_saves_a_checkpoint_and_resume_reaches_the_uninterrupted_mode
     err = capsys.readouterr().err
     ck = tmp_path / "m.ckpt.npz"
     assert f"saved a checkpoint to {ck}" in err and f"--resume {ck}" in err and not out.exists()
+    again = shlex.split(err.split("resume with: ")[1])
+    assert again[:2] == ["deltaprop", "train"] and "--no-header" in again and "-q" in again  # the options as given
     monkeypatch.undo()
-    assert main(["train", csv, "--resume", str(ck), "--out", str(out), "-q"]) == 0
+    assert main(again[1:]) == 0  # the printed command, as a user would paste it
     assert "resuming at epoch" in capsys.readouterr().out
     a, b = load(out).network, load(tmp_path / "ref.npz").network
     for x, y in zip(a.weights + a.biases, b.weights + b.biases):
@@ -132,11 +135,27 @@ def test_cli_ctrl_c_saves_a_checkpoint_and_resume_reaches_the_uninterrupted_mode
 
 
 def test_cli_refuses_to_start_over_an_old_checkpoint(tmp_path, capsys):
+    csv, ck = _iris_csv(tmp_path), tmp_path / "m.ckpt.npz"
+    assert main(["train", csv, "--epochs", "2", "--checkpoint", str(ck), "-q"]) == 0
+    before = ck.read_bytes()
+    code = main(["train", csv, "--epochs", "2", "--out", str(tmp_path / "m.npz")])
+    assert code == 2 and f"resume it with --resume {ck}, or pass --force" in capsys.readouterr().err
+    assert ck.read_bytes() == before
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_cli_never_advises_resuming_or_replacing_a_file_that_is_not_a_checkpoint(tmp_path, capsys, force):
     csv = _iris_csv(tmp_path)
     (tmp_path / "m.ckpt.npz").write_bytes(b"old")
-    code = main(["train", csv, "--epochs", "2", "--out", str(tmp_path / "m.npz")])
-    assert code == 2 and "resume it with --resume" in capsys.readouterr().err
+    code = main(["train", csv, "--epochs", "2", "--out", str(tmp_path / "m.npz"), *force])
+    err = capsys.readouterr().err
+    assert code == 2 and "is not a deltaprop file" in err and "--resume" not in err and "--force" not in err
     assert (tmp_path / "m.ckpt.npz").read_bytes() == b"old"
+    for path, words in ((csv, "same file as the input"), (tmp_path, "is a folder")):  # the data; a folder
+        code = main(["train", csv, "--epochs", "2", "--checkpoint", str(path), *force])
+        err = capsys.readouterr().err
+        assert code == 2 and words in err and "--resume" not in err
+    assert open(csv).read() == "".join(",".join(map(str, x)) + f",{c}\n" for x, c in zip(dp.load_iris().X, dp.load_iris().y))
 
 
 def test_cli_divergence_stops_with_advice_and_saves_the_best_weights(tmp_path, capsys):
@@ -161,3 +180,33 @@ def test_checkpoint_file_that_is_not_a_checkpoint(tmp_path, capsys):
     capsys.readouterr()
     code = main(["train", csv, "--resume", str(tmp_path / "m.npz")])
     assert code == 2 and "without a checkpoint" in capsys.readouterr().err
+
+
+def test_cli_resuming_a_finished_run_says_there_is_nothing_left(tmp_path, capsys):
+    csv, ck, out = _iris_csv(tmp_path), tmp_path / "c.npz", tmp_path / "m.npz"
+    assert main(["train", csv, "--epochs", "12", "--checkpoint", str(ck), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["train", csv, "--resume", str(ck), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "nothing left to train: the checkpoint's run finished after epoch 12 of 12" in printed
+    assert "resuming at epoch" not in printed
+    for a, b in zip(load(out).network.weights, load(ck).network.weights):  # the checkpoint's model, unchanged
+        np.testing.assert_array_equal(a, b)
+
+
+def test_cli_warns_when_resumed_on_other_data(tmp_path, capsys, monkeypatch):
+    csv, ck = _iris_csv(tmp_path), tmp_path / "c.npz"
+    def ctrl_c_after(update):
+        return lambda *a: (update(*a), os.kill(os.getpid(), signal.SIGINT))
+    monkeypatch.setattr(dp.Adam, "step", ctrl_c_after(dp.Adam.step))  # whichever engine trains
+    monkeypatch.setattr(fast.Batched, "train", ctrl_c_after(fast.Batched.train))
+    assert main(["train", csv, "--epochs", "5", "--checkpoint", str(ck), "-q"]) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    rows = open(csv).read().splitlines()
+    other = tmp_path / "other.csv"
+    other.write_text("a,b,c,d,kind\n" + "\n".join(rows[::2]) + "\n")
+    assert main(["train", str(other), "--resume", str(ck), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"deltaprop: warning: {other} is not the data {ck} was trained on") and err.count("\n") == 1
+    assert "label 'kind', not 'label'" in err and "features a, b, c, d, not x1, x2, x3, x4" in err and "75 rows, not 150" in err

@@ -12,11 +12,12 @@ import sys
 
 from . import __version__
 from .activations import ACTIVATIONS
-from .errors import ConfigError, DeltapropError, TrainingDiverged
+from .errors import ConfigError, DataError, DeltapropError, TrainingDiverged
 from .losses import LOSSES
 from .optimizers import OPTIMIZERS
 
 DEMO_PLOT = "deltaprop-demo.png"
+CHECKPOINT_EVERY = 10
 
 
 def _checked(text, convert, ok, expected):
@@ -61,6 +62,18 @@ def _seed_range(text):
     return seeds
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help that shows each option's default, unless there is none or the text already says it."""
+
+    def _get_help_string(self, action):
+        text, default = action.help or "", action.default
+        if not action.option_strings or default is None or isinstance(default, bool) or default == argparse.SUPPRESS \
+                or "default" in text:  # (flags are off by default; 0 is a default worth showing)
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+        return f"{text} (default: {shown.replace('%', '%%')})".lstrip()
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line like every other error, with where to find help."""
 
@@ -77,39 +90,67 @@ def _add_header_options(p):
 
 
 def _add_demo(sub):
-    p = sub.add_parser("demo", help="the seed's Iris project (4-5-3 sigmoid BP network)",
+    p = sub.add_parser("demo", help="the seed's Iris project (4-5-3 sigmoid BP network)", formatter_class=_Formatter,
                        description="Train the seed article's 4-5-3 sigmoid network on the bundled Iris data.")
     p.add_argument("--faithful", action="store_true", help="reproduce the seed program exactly (its pitfalls included)")
     p.add_argument("--seed", type=_seed, default=None, help="random seed (default: 0; 1 with --faithful)")
-    p.add_argument("--seeds", type=_seed_range, help="run several seeds, e.g. 0-9, and print a table")
-    p.add_argument("--epochs", type=_positive_int, default=300)
+    p.add_argument("--seeds", type=_seed_range, help="run several seeds, e.g. 0-9, and print a table (no plot)")
+    p.add_argument("--epochs", type=_positive_int, default=300, help="passes over the training rows")
     p.add_argument("--metrics-json", metavar="F", help="write the per-epoch History as JSON")
-    p.add_argument("--plot", metavar="F", default=None, help=f"curve image (.png/.svg; default {DEMO_PLOT})")
+    p.add_argument("--plot", metavar="F", default=None,
+                   help=f"learning curves image, .png, .svg or .pdf (default: {DEMO_PLOT}, replaced only if the demo drew it)")
     p.add_argument("--no-plot", action="store_true", help="do not draw the curves")
-    p.add_argument("--quiet", "-q", action="store_true", help="only the final summary")
+    p.add_argument("--quiet", "-q", action="store_true", help="only the final summary and the files written")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(run=run_demo)
 
 
+DEMO_MARK = ("deltaprop", "demo learning curves")  # a PNG text entry: this file is the demo's own plot
+
+
 def run_demo(args):
     from .recipes import RECIPES
+    if args.seeds and args.plot:
+        raise ConfigError("--plot draws the learning curves of one run; --seeds runs several (drop --plot, or pick one --seed)")
     recipe = "faithful" if args.faithful else "default"
-    plot = None if args.no_plot else (args.plot or DEMO_PLOT)
-    _check_outputs(args, [plot if args.plot else None, args.metrics_json], plots=[plot])
+    plot = None if args.no_plot or args.seeds else (args.plot or DEMO_PLOT)
+    default_plot = plot is not None and not args.plot
+    if default_plot:
+        _check_demo_plot(plot, args.force)
+    _check_outputs(args, [plot, args.metrics_json], plots=[plot], replaceable=[plot] if default_plot else ())
     if args.seeds:
         return _demo_seeds(recipe, args)
     seed = args.seed if args.seed is not None else (1 if args.faithful else 0)
-    print(f"deltaprop demo: the seed's Iris project, {recipe} recipe, seed {seed}, {args.epochs} epochs")
-    print("  4-5-3 sigmoid network, per-sample SGD (learning rate 0.2), 1/2 squared error, 130 train / 20 validation rows")
-    result = RECIPES[recipe](seed=seed, epochs=args.epochs, verbose=1 if args.quiet else "auto")
+    if not args.quiet:
+        print(f"deltaprop demo: the seed's Iris project, {recipe} recipe, seed {seed}, {args.epochs} epochs")
+        print("  4-5-3 sigmoid network, per-sample SGD (learning rate 0.2), 1/2 squared error, 130 train / 20 validation rows")
+    result = RECIPES[recipe](seed=seed, epochs=args.epochs, verbose=0 if args.quiet else "auto")
     print(f"final validation accuracy: {result.val_accuracy:.1%} ({round(result.val_accuracy * 20)}/20)")
     _write_outputs(result.history, plot, args.metrics_json, f"Iris, {recipe} recipe, seed {seed}")
+    if plot and plot.lower().endswith(".png"):
+        from .io import mark_png
+        mark_png(plot, *DEMO_MARK)
     return 0
+
+
+def _check_demo_plot(path, force):
+    """The default plot name may be reused run after run, but only over a plot the demo drew."""
+    from .io import png_text
+    if force or not os.path.isfile(path):
+        return
+    try:
+        ours = png_text(path).get(DEMO_MARK[0]) == DEMO_MARK[1]
+    except OSError:
+        ours = False
+    if not ours:
+        raise ConfigError(f"{path!r} already exists and is not a plot that 'deltaprop demo' drew; "
+                          f"pass --plot NAME to draw elsewhere, --no-plot, or --force to replace it")
 
 
 def _demo_seeds(recipe, args):
     from .ensemble import run_seeds
-    print(f"deltaprop demo: {recipe} recipe over seeds {args.seeds[0]}..{args.seeds[-1]}, {args.epochs} epochs")
+    if not args.quiet:
+        print(f"deltaprop demo: {recipe} recipe over seeds {args.seeds[0]}..{args.seeds[-1]}, {args.epochs} epochs")
     results = run_seeds(recipe, args.seeds, epochs=args.epochs)  # all seeds in one vectorized pass
     print(f"{'seed':>6}  {'val accuracy':>12}")
     for r in results:
@@ -119,75 +160,102 @@ def _demo_seeds(recipe, args):
     if args.metrics_json:
         from .io import atomic_write_text
         atomic_write_text(args.metrics_json, json.dumps({str(r.seed): r.history.to_dict() for r in results}))
+        print(f"wrote each seed's per-epoch history to {args.metrics_json}")
     return 0
 
 
 def _add_train(sub):
-    p = sub.add_parser("train", help="train an MLP on any CSV file",
+    p = sub.add_parser("train", help="train an MLP on any CSV file", formatter_class=_Formatter,
                        description="Train a network on a CSV file (features in columns, one label column).")
-    p.add_argument("data", metavar="DATA.csv")
+    p.add_argument("data", metavar="DATA.csv", help="the training data: numeric feature columns and one label column")
     p.add_argument("--label", help="label column, by name or 0-based index (default: the last)")
     _add_header_options(p)
-    p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
+    p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
+                   help="auto: classes for text labels or a few integers, else regression")
     p.add_argument("--hidden", type=_positive_int, nargs="+", default=[5], metavar="N", help="hidden layer sizes")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid", help="hidden layers' activation")
     p.add_argument("--output-activation", choices=sorted(ACTIVATIONS), help="default: softmax (classes) / identity (regression)")
     p.add_argument("--loss", choices=sorted(LOSSES), help="default: cross_entropy (classes) / squared_error (regression)")
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="weight update rule")
     p.add_argument("--lr", type=_positive_float, default=None, help="learning rate η (default: 0.01 adam, 0.1 otherwise)")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty λ on the weights")
-    p.add_argument("--epochs", type=_positive_int, default=200)
+    p.add_argument("--epochs", type=_positive_int, default=200, help="passes over the training rows")
     p.add_argument("--batch-size", type=_positive_int, default=None,
                    help="1 = per-sample SGD as in the seed (default: 16, or all training rows if fewer)")
     p.add_argument("--val-fraction", type=_fraction, default=0.2, help="share of rows held out for validation (0 = none)")
     p.add_argument("--scale", choices=["minmax", "standard", "none"], default="standard",
-                   help="feature scaling fitted on the training rows (default: standard)")
-    p.add_argument("--init", choices=["glorot_uniform", "he_normal", "uniform01"], default="glorot_uniform")
-    p.add_argument("--patience", type=_positive_int, help="early stopping: epochs without val_loss improvement")
-    p.add_argument("--seed", type=_seed, default=0)
+                   help="feature scaling fitted on the training rows")
+    p.add_argument("--init", choices=["glorot_uniform", "he_normal", "uniform01"], default="glorot_uniform",
+                   help="initial weights")
+    p.add_argument("--patience", type=_positive_int,
+                   help="early stopping: epochs without val_loss improvement; the best epoch's weights are kept")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (weights, split, shuffling)")
     p.add_argument("--out", metavar="MODEL", help="save the trained model (.npz)")
-    p.add_argument("--plot", metavar="F", help="learning curves image (.png/.svg)")
+    p.add_argument("--plot", metavar="F", help="learning curves image (.png, .svg or .pdf)")
     p.add_argument("--regions", metavar="F", help="decision regions image (classification with 2 features)")
     p.add_argument("--metrics-json", metavar="F", help="write the per-epoch History as JSON")
     p.add_argument("--checkpoint", metavar="F", help="checkpoint file (default with --out: MODEL.ckpt.npz)")
-    p.add_argument("--checkpoint-every", type=_positive_int, default=10, metavar="N", help="epochs between checkpoints")
+    p.add_argument("--checkpoint-every", type=_positive_int, default=CHECKPOINT_EVERY, metavar="N", help="epochs between checkpoints")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run (same data; settings from the checkpoint)")
-    p.add_argument("--quiet", "-q", action="store_true", help="only the final summary")
+    p.add_argument("--quiet", "-q", action="store_true", help="only the final summary and the files written")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(run=run_train)
 
 
 def run_train(args):
     from .data import load_csv
-    from .training import TrainingInterrupted
-    _check_outputs(args, [args.out, args.plot, args.metrics_json, args.regions], plots=[args.plot, args.regions])
-    checkpoint = _checkpoint_path(args)
+    from .training import History, TrainingInterrupted
+    outputs = [args.out, args.plot, args.metrics_json, args.regions]
+    _check_outputs(args, outputs, plots=[args.plot, args.regions], inputs=[args.data, args.resume])
+    checkpoint = _checkpoint_path(args, outputs)
     model, resume = _resumed_model(args.resume) if args.resume else (None, None)
     data = load_csv(args.data, label=args.label, header=args.header,
                     prefer_label=model.label_name if model else None)
-    if args.regions and data.X.shape[1] != 2:
-        raise ConfigError(f"--regions needs data with exactly 2 features; {data.source} has {data.X.shape[1]}")
-    model, kwargs = _resume_settings(model, resume, data) if resume else _fresh(args, data)
-    print(f"deltaprop train: {data.source}: {len(data)} rows, {data.X.shape[1]} features, label {data.label_name!r}")
-    try:
-        history = model.fit(data.X, data.y, **kwargs, callbacks=_train_callbacks(model, checkpoint, kwargs, args.checkpoint_every),
-                            verbose=1 if args.quiet else "auto", feature_names=data.feature_names,
-                            label_name=data.label_name, resume=resume, catch_interrupt=True)
-    except TrainingDiverged as exc:
-        _save_model(model, args.out, "the best weights before training diverged")
-        raise exc
-    except TrainingInterrupted as exc:
-        return _interrupted(exc, args, checkpoint)
+    _check_regions(args.regions, model, data, args.task)
+    model, kwargs = _resume_settings(model, resume, data, args) if resume else _fresh(args, data)
+    if not args.quiet:
+        print(f"deltaprop train: {data.source}: {_count(len(data), 'row')}, {_count(data.X.shape[1], 'feature')}, "
+              f"label {data.label_name!r}")
+    if resume and _finished(resume, kwargs):
+        history = model.history = History.from_dict(resume["history"])
+    else:
+        callbacks = _train_callbacks(model, checkpoint, kwargs, args.checkpoint_every)
+        try:
+            history = model.fit(data.X, data.y, **kwargs, callbacks=callbacks, verbose=0 if args.quiet else "auto",
+                                feature_names=data.feature_names, label_name=data.label_name, resume=resume,
+                                catch_interrupt=True)
+        except TrainingDiverged as exc:
+            _save_model(model, args.out, "the best weights before training diverged")
+            raise exc
+        except TrainingInterrupted as exc:
+            return _interrupted(exc, args, checkpoint)
     print(f"network {'-'.join(map(str, model.network.sizes))} ({model.task}, {model.output_activation} + {model.loss})")
-    _print_final(history)
+    _print_final(history, restored=_early_stopping(model, kwargs))
     _save_model(model, args.out, "model")
     if checkpoint and not args.checkpoint and os.path.exists(checkpoint):
         os.remove(checkpoint)  # MODEL.ckpt.npz only guards a run in progress; the model is saved now
     _write_outputs(history, args.plot, args.metrics_json, f"{os.path.basename(data.source)}: {model!r}")
-    if args.regions and model.task == "classification":
+    if args.regions:
         from .plotting import plot_decision_regions
         print(f"drew the decision regions to {plot_decision_regions(model, data.X, data.y, args.regions)}")
     return 0
+
+
+def _count(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _check_regions(path, model, data, task):
+    """--regions draws classes over the plane of two features: refuse it before training otherwise."""
+    from .data import detect_task
+    if not path:
+        return
+    if data.X.shape[1] != 2:
+        raise ConfigError(f"--regions needs data with exactly 2 features; {data.source} has {data.X.shape[1]}")
+    task = model.task if model is not None else (detect_task(data.y) if task == "auto" else task)
+    if task != "classification":
+        raise ConfigError(f"--regions draws the classes a model predicts; expected a classification task, "
+                          f"received {task} ({data.source}, label {data.label_name!r})")
 
 
 def _fresh(args, data):
@@ -196,7 +264,7 @@ def _fresh(args, data):
     _check_network_size(data.X.shape[1], args.hidden)
     model = Model(hidden=args.hidden, activation=args.activation, output_activation=args.output_activation,
                   loss=args.loss, task=args.task, scale=args.scale, init=args.init)
-    model.settings = {"patience": args.patience}
+    model.settings = {"patience": args.patience, "rows": len(data)}  # rows: to check the data on --resume
     kwargs = {"epochs": args.epochs, "batch_size": _batch_size(args.batch_size, len(data), args.val_fraction, data.source),
               "optimizer": args.optimizer, "learning_rate": args.lr or (0.01 if args.optimizer == "adam" else 0.1),
               "l2": args.l2, "validation_fraction": args.val_fraction, "seed": args.seed}
@@ -212,20 +280,50 @@ def _resumed_model(path):
     return model, checkpoint
 
 
-def _resume_settings(model, checkpoint, data):
+def _resume_settings(model, checkpoint, data, args):
     """The fit settings the checkpointed run used (the command line's training options are ignored)."""
     s = model.settings
     try:
         kwargs = {k: s[k] for k in ("epochs", "batch_size", "optimizer", "learning_rate", "l2", "validation_fraction", "seed")}
     except KeyError as exc:
         raise ConfigError(f"the checkpoint does not record the setting {exc.args[0]!r}; cannot resume it") from None
+    _warn_other_data(model, data, args.resume)
     done = checkpoint["resume"]
-    print(f"resuming at epoch {done['epoch'] + 1} of {kwargs['epochs']} (step {done['batch']}) with the checkpoint's settings")
+    if _finished(checkpoint, kwargs):
+        how = "stopped early" if checkpoint["history"].get("stopped_early") else "finished"
+        print(f"nothing left to train: the checkpoint's run {how} after epoch {done['epoch']} of {kwargs['epochs']}; "
+              f"its model is kept as it is")
+    else:
+        print(f"resuming at epoch {done['epoch'] + 1} of {kwargs['epochs']} (step {done['batch']}) with the checkpoint's settings")
     return model, kwargs
 
 
-def _checkpoint_path(args):
-    """--checkpoint, or MODEL.ckpt.npz beside --out; an old checkpoint is not replaced by a new run."""
+def _finished(checkpoint, kwargs):
+    """True when the checkpointed run has no epoch left: all trained, or stopped early."""
+    history = checkpoint.get("history") or {}
+    return checkpoint["resume"]["epoch"] >= kwargs["epochs"] or bool(history.get("stopped_early"))
+
+
+def _warn_other_data(model, data, path):
+    """One line on standard error when the data does not look like the data the checkpoint saw."""
+    from .data import names_text
+    seen = []
+    if data.label_name != model.label_name:
+        seen.append(f"label {data.label_name!r}, not {model.label_name!r}")
+    if list(data.feature_names) != list(model.feature_names):
+        seen.append(f"features {names_text(data.feature_names)}, not {names_text(model.feature_names)}")
+    rows = model.settings.get("rows")
+    if isinstance(rows, int) and rows != len(data):
+        seen.append(f"{_count(len(data), 'row')}, not {rows}")
+    if seen:
+        print(f"deltaprop: warning: {data.source} is not the data {path} was trained on ({'; '.join(seen)}); "
+              f"the resumed run will not match an uninterrupted one", file=sys.stderr)
+
+
+def _checkpoint_path(args, outputs):
+    """--checkpoint, or MODEL.ckpt.npz beside --out. An old checkpoint is not replaced by a new run
+    without --force, and a file that is not deltaprop's is never replaced."""
+    from .io import file_kind
     if args.checkpoint:
         path = args.checkpoint
     elif args.out:
@@ -233,20 +331,33 @@ def _checkpoint_path(args):
         path = f"{root}.ckpt{ext or '.npz'}"
     else:
         return None
-    fresh_run_over_old = os.path.exists(path) and not args.force and not (
-        args.resume and os.path.abspath(args.resume) == os.path.abspath(path))
-    if fresh_run_over_old:
+    _check_distinct([*outputs, path], [args.data])
+    _check_target(path)
+    if not os.path.exists(path) or (args.resume and _same_file(args.resume, path)):
+        return path
+    kind = file_kind(path)
+    if kind is None:
+        raise ConfigError(f"checkpoint {path!r} already exists and is not a deltaprop file; "
+                          f"expected a new name for the checkpoint (--checkpoint NAME)")
+    if kind == "checkpoint" and not args.force:
         raise ConfigError(f"checkpoint {path!r} already exists (an interrupted run?); resume it with "
                           f"--resume {path}, or pass --force to start over")
+    if not args.force:
+        raise ConfigError(f"checkpoint {path!r} already exists and holds a deltaprop {kind}, not a checkpoint; "
+                          f"pass --force to replace it, or --checkpoint NAME")
     return path
+
+
+def _early_stopping(model, kwargs):
+    """Whether training used EarlyStopping (which ends with its best epoch's weights)."""
+    return bool(model.settings.get("patience") and kwargs["validation_fraction"])
 
 
 def _train_callbacks(model, checkpoint, kwargs, every):
     from .callbacks import Checkpoint, EarlyStopping
     callbacks = []
-    patience = model.settings.get("patience")
-    if patience and kwargs["validation_fraction"]:
-        callbacks.append(EarlyStopping(patience=patience))
+    if _early_stopping(model, kwargs):
+        callbacks.append(EarlyStopping(patience=model.settings["patience"]))
     if checkpoint:
         callbacks.append(Checkpoint(checkpoint, every=every))
     return callbacks
@@ -255,12 +366,26 @@ def _train_callbacks(model, checkpoint, kwargs, every):
 def _interrupted(exc, args, checkpoint):
     """Ctrl-C: say where training stopped, what was saved and how to go on; exit code 130."""
     if checkpoint:
-        again = f"deltaprop train {args.data} --resume {checkpoint}" + (f" --out {args.out}" if args.out else "")
-        again += " --force" if args.force else ""
-        print(f"deltaprop: {exc}; saved a checkpoint to {checkpoint}; resume with: {again}", file=sys.stderr)
+        print(f"deltaprop: {exc}; saved a checkpoint to {checkpoint}; resume with: {_resume_command(args, checkpoint)}",
+              file=sys.stderr)
     else:
         print(f"deltaprop: {exc}; nothing saved (pass --out or --checkpoint to keep a checkpoint)", file=sys.stderr)
     return 130
+
+
+def _resume_command(args, checkpoint):
+    """The command that goes on: the data and output options as given (the training settings come
+    from the checkpoint, so they are left out)."""
+    import shlex
+    words = ["deltaprop", "train", args.data, "--resume", checkpoint]
+    for flag, value in (("--label", args.label), ("--out", args.out), ("--checkpoint", args.checkpoint),
+                        ("--plot", args.plot), ("--regions", args.regions), ("--metrics-json", args.metrics_json)):
+        words += [flag, value] if value is not None else []
+    words += [] if args.header == "auto" else ["--header" if args.header else "--no-header"]
+    words += ["--checkpoint-every", str(args.checkpoint_every)] if args.checkpoint_every != CHECKPOINT_EVERY else []
+    words += ["-q"] if args.quiet else []
+    words += ["--force"] if args.force else []
+    return shlex.join(map(str, words))
 
 
 def _batch_size(asked, m, val_fraction, source):
@@ -285,45 +410,61 @@ def _check_network_size(n_in, hidden):
         raise ConfigError(f"--hidden {' '.join(map(str, hidden))} gives {n:,} weights; expected at most {MAX_WEIGHTS:,}")
 
 
-def _print_final(history):
+def _print_final(history, restored=False):
+    """The metrics of the weights that are kept: the best epoch's when early stopping restored them."""
     keys = ("val_accuracy", "accuracy", "val_rmse", "val_r2", "rmse", "r2")
-    parts = [f"{k} {history.last(k):.4f}" for k in keys if history.last(k) is not None]
-    print("final: " + ", ".join(parts))
+    best, last = history.best_epoch, history.epoch[-1] if history.epoch else None
+    row, note = -1, ""
+    if restored and best and best != last:
+        row, note = history.epoch.index(best), f" (best epoch {best} restored; training ran {last} epochs)"
+    parts = [f"{k} {history[k][row]:.4f}" for k in keys if history.history.get(k)]
+    print("final: " + ", ".join(parts) + note)
 
 
 def _save_model(model, path, what):
-    if path and model.network is not None:
+    if not path:
+        print("the model was not saved (pass --out MODEL to keep it)")
+    elif model.network is not None:
         from .io import save
         save(model, path)
         print(f"saved {what} to {path}")
 
 
 def _add_evaluate(sub):
-    p = sub.add_parser("evaluate", help="accuracy, per-class precision/recall/F1, confusion matrix (or RMSE/R²)")
-    p.add_argument("model", metavar="MODEL")
-    p.add_argument("data", metavar="DATA.csv")
+    p = sub.add_parser("evaluate", help="accuracy, per-class precision/recall/F1, confusion matrix (or RMSE/R²)",
+                       formatter_class=_Formatter)
+    p.add_argument("model", metavar="MODEL", help="a model file saved by 'deltaprop train --out'")
+    p.add_argument("data", metavar="DATA.csv", help="rows with the model's features (picked by name) and the label")
     p.add_argument("--label", help="label column (default: the one the model was trained with, else the last)")
     _add_header_options(p)
-    p.add_argument("--plot", metavar="F", help="confusion matrix image (.png/.svg)")
-    p.add_argument("--json", metavar="F", help="write the metrics as JSON")
+    p.add_argument("--plot", metavar="F", help="confusion matrix image, .png, .svg or .pdf (classification only)")
+    p.add_argument("--json", metavar="F", help="write the metrics as JSON ('-': to standard output, the report to standard error)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(run=run_evaluate)
 
 
 def run_evaluate(args):
     from .data import load_csv
-    _check_outputs(args, [args.plot, args.json], plots=[args.plot])
+    _check_outputs(args, [args.plot, None if args.json == "-" else args.json], plots=[args.plot],
+                   inputs=[args.model, args.data])
     model = _load_model(args.model)
+    if args.plot and model.task != "classification":
+        raise ConfigError(f"--plot draws a confusion matrix; expected a classification model, received "
+                          f"{args.model} ({model.task})")
     data = load_csv(args.data, label=args.label, header=args.header, prefer_label=model.label_name)
-    X = _align(data, model)
-    metrics = model.evaluate(X, data.y)
-    _print_metrics(metrics, model, data.source)
-    if args.json:
+    metrics = model.evaluate(_align(data, model), data.y)
+    report = sys.stderr if args.json == "-" else sys.stdout  # standard output is the JSON's
+    _print_metrics(metrics, model, data.source, report)
+    text = json.dumps(metrics, indent=2, default=str)
+    if args.json == "-":
+        sys.stdout.write(text + "\n")
+    elif args.json:
         from .io import atomic_write_text
-        atomic_write_text(args.json, json.dumps(metrics, indent=2, default=str))
-    if args.plot and model.task == "classification":
+        atomic_write_text(args.json, text)
+        print(f"wrote the metrics to {args.json}")
+    if args.plot:
         from .plotting import plot_confusion
-        print(f"confusion matrix drawn to {plot_confusion(metrics['confusion_matrix'], model.classes, args.plot)}")
+        print(f"confusion matrix drawn to {plot_confusion(metrics['confusion_matrix'], model.classes, args.plot)}", file=report)
     return 0
 
 
@@ -337,50 +478,60 @@ def _load_model(path):
 
 
 def _align(data, model):
-    """The dataset's features in the model's order (by name when both have names)."""
+    """The dataset's feature columns in the model's order: by name when the file has a header that
+    names them all (other columns are left out, as predict does), else by position."""
+    from .data import names_text
     names, want = list(data.feature_names), list(model.feature_names)
-    if names == want or len(names) != len(want) or set(names) != set(want):
-        return data.X
-    return data.X[:, [names.index(f) for f in want]]
+    named = names != [f"x{i + 1}" for i in range(len(names))]  # load_csv's names for a file without a header
+    if named and names != want and set(want) <= set(names):
+        return data.X[:, [names.index(f) for f in want]]
+    if len(names) != len(want):
+        raise DataError(f"{data.source}: {_count(len(names), 'feature column')} ({names_text(names)}) besides the label "
+                        f"{data.label_name!r}; the model needs {len(want)} ({names_text(want)})")
+    return data.X
 
 
-def _print_metrics(metrics, model, source):
-    print(f"deltaprop evaluate: {source}: {metrics['n']} rows, {model!r}")
+def _print_metrics(metrics, model, source, file):
+    def say(text=""):
+        print(text, file=file)
+    say(f"deltaprop evaluate: {source}: {_count(metrics['n'], 'row')}, {model!r}")
     if model.task == "regression":
-        print(f"RMSE {metrics['rmse']:.6g}   R² {metrics['r2']:.4f}   loss {metrics['loss']:.6g}")
+        say(f"RMSE {metrics['rmse']:.6g}   R² {metrics['r2']:.4f}   loss {metrics['loss']:.6g}")
         return
-    print(f"accuracy {metrics['accuracy']:.2%}   loss {metrics['loss']:.4f}\n")
+    say(f"accuracy {metrics['accuracy']:.2%}   loss {metrics['loss']:.4f}\n")
     width = max(len(str(c)) for c in model.classes) + 2
-    print(f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    say(f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for row in metrics["per_class"]:
-        print(f"{str(row['class']):<{width}}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>9d}")
-    print("\nconfusion matrix (rows: true, columns: predicted)")
+        say(f"{str(row['class']):<{width}}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>9d}")
+    say("\nconfusion matrix (rows: true, columns: predicted)")
     cw = max(width, 8)
-    print(" " * cw + "".join(f"{str(c)[:cw - 1]:>{cw}}" for c in model.classes))
+    say(" " * cw + "".join(f"{str(c)[:cw - 1]:>{cw}}" for c in model.classes))
     for c, row in zip(model.classes, metrics["confusion_matrix"]):
-        print(f"{str(c):<{cw}}" + "".join(f"{v:>{cw}d}" for v in row))
+        say(f"{str(c):<{cw}}" + "".join(f"{v:>{cw}d}" for v in row))
 
 
 def _add_predict(sub):
-    p = sub.add_parser("predict", help="predict labels (and class probabilities) for a CSV; '-' reads stdin")
-    p.add_argument("model", metavar="MODEL")
-    p.add_argument("data", metavar="DATA.csv|-")
+    p = sub.add_parser("predict", help="predict labels (and class probabilities) for a CSV; '-' reads stdin",
+                       formatter_class=_Formatter)
+    p.add_argument("model", metavar="MODEL", help="a model file saved by 'deltaprop train --out'")
+    p.add_argument("data", metavar="DATA.csv|-", help="rows with the model's features (picked by name); '-' reads standard input")
     _add_header_options(p)
-    p.add_argument("--out", metavar="F", help="write the CSV here instead of standard output")
+    p.add_argument("--out", metavar="F", help="write the CSV here instead of standard output ('-')")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(run=run_predict)
 
 
 def run_predict(args):
     from .data import load_features
-    _check_outputs(args, [args.out])
+    args.out = None if args.out == "-" else args.out
+    _check_outputs(args, [args.out], inputs=[args.model, args.data])
     model = _load_model(args.model)
     X = load_features(args.data, model.feature_names, header=args.header)
     text = _prediction_csv(model, X)
     if args.out:
         from .io import atomic_write_text
         atomic_write_text(args.out, text)
-        print(f"wrote {len(X)} predictions to {args.out}", file=sys.stderr)
+        print(f"wrote {_count(len(X), 'prediction')} to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -404,21 +555,61 @@ def _prediction_csv(model, X):
 
 
 # ---- outputs ------------------------------------------------------------------------------------
-def _check_outputs(args, paths, plots=()):
-    """Refuse, before any work, to replace a file the user has (unless --force), to write nowhere,
-    or to draw in a format that does not exist."""
+def _check_outputs(args, paths, plots=(), inputs=(), replaceable=()):
+    """Refuse, before any work: to replace a file the user has (unless --force, or it is in
+    ``replaceable``), to write where no regular file can go or into a folder that is missing or
+    read-only, to give two outputs one file or to write over an input, to draw in a format that
+    does not exist. ``"-"`` in ``inputs`` is standard input."""
     from .plotting import FORMATS
     for path in filter(None, plots):
         if os.path.splitext(path)[1].lstrip(".").lower() not in FORMATS:
             raise ConfigError(f"plot file must end in .png, .svg or .pdf; received {path!r}")
-    for path in filter(None, paths):
-        if os.path.isdir(path):
-            raise ConfigError(f"output {path!r} is a folder; expected a file name")
-        if os.path.exists(path) and not getattr(args, "force", False):
+    paths = [p for p in paths if p]
+    _check_distinct(paths, [p for p in inputs if p and p != "-"])
+    for path in paths:
+        _check_target(path)
+        if os.path.exists(path) and not getattr(args, "force", False) and path not in replaceable:
             raise ConfigError(f"output file {path!r} already exists; pass --force to replace it")
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise ConfigError(f"cannot write {path!r}: folder {folder!r} does not exist")
+
+
+def _check_target(path):
+    """``path`` can take a new file: a regular file or a new name, in a folder we may write to."""
+    real = os.path.realpath(path)  # a symlink's file is written, so its folder is the one that counts
+    if os.path.isdir(real):
+        raise ConfigError(f"output {path!r} is a folder; expected a file name")
+    if os.path.exists(real) and not os.path.isfile(real):
+        raise ConfigError(f"output {path!r} is not a regular file (a device, FIFO or socket); expected a file name")
+    folder = os.path.dirname(real)
+    if not os.path.isdir(folder):
+        raise ConfigError(f"cannot write {path!r}: folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write {path!r}: folder {folder!r} is not writable")
+
+
+def _check_distinct(outputs, inputs=()):
+    """No two outputs on one file, no output over an input (compared as real files: links resolved)."""
+    seen = {}
+    for role, path in [("input", p) for p in inputs] + [("output", p) for p in outputs if p]:
+        key = _identity(path)
+        if key in seen and role == "output":
+            what, other = seen[key]
+            raise ConfigError(f"output {path!r} is the same file as the {what} {other!r}; "
+                              f"expected {'a file that is not an input' if what == 'input' else 'a different name for each output'}")
+        seen.setdefault(key, (role, path))
+
+
+def _identity(path):
+    """The file ``path`` names: its device and inode if it exists (hard links, case-insensitive
+    names), else its real path."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return st.st_dev, st.st_ino
+
+
+def _same_file(a, b):
+    return _identity(a) == _identity(b)
 
 
 def _write_outputs(history, plot, metrics_json, title):

@@ -10,8 +10,10 @@ import json
 import math
 import os
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -76,6 +78,51 @@ def _umask():
 
 def atomic_write_text(path, text):
     atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_text(path):
+    """The tEXt entries of a PNG file as a dict; {} for a file that is not a PNG."""
+    text = {}
+    with open(path, "rb") as fh:
+        if fh.read(8) != PNG_SIGNATURE:
+            return text
+        while len(head := fh.read(8)) == 8:
+            size, kind = struct.unpack(">I4s", head)
+            if kind == b"IEND":
+                break
+            if kind == b"tEXt" and size < 2**16:
+                key, _, value = fh.read(size).partition(b"\0")
+                text[key.decode("latin-1")] = value.decode("latin-1")
+                size = 0
+            fh.seek(size + 4, os.SEEK_CUR)  # the chunk's data (unless read) and its CRC
+    return text
+
+
+def mark_png(path, key, value):
+    """Add the tEXt entry ``key: value`` to the PNG file ``path`` (atomically)."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data[:len(PNG_SIGNATURE)] != PNG_SIGNATURE or data[12:16] != b"IHDR":
+        raise ConfigError(f"{os.fspath(path)!r}: expected a PNG image")
+    body = b"tEXt" + key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    at = len(PNG_SIGNATURE) + 8 + 13 + 4  # right after IHDR, the chunk every PNG starts with
+    atomic_write(path, lambda fh: fh.write(data[:at] + chunk + data[at:]))
+
+
+def file_kind(path):
+    """"checkpoint", "model" or "network" for a file deltaprop wrote; None for any other file."""
+    try:
+        _open(path, MAX_FILE_BYTES)
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(npz[META].tobytes().decode("utf-8"))
+        _check_meta(path, meta)
+    except (ModelFileError, OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    return "checkpoint" if isinstance(meta.get("checkpoint"), dict) else meta.get("kind", "model")
 
 
 def _network_meta(net):
