@@ -12,6 +12,7 @@ import contextlib
 import io as _io
 import json
 import os
+import re
 import struct
 import sys
 import zipfile
@@ -371,6 +372,21 @@ API_CASES = [
     ("predict with 3 features", lambda: _fitted().predict(X4[:, :3]), dp.DataError, "expected 4 features"),
     ("unseen label at evaluate", lambda: _fitted().evaluate(X4, ["Iris-unknown"] * 20), dp.DataError, "unknown class label(s) Iris-unknown"),
     ("validation fraction 1.5", lambda: _fit(validation_fraction=1.5), dp.ConfigError, "validation fraction must be between 0 and 1"),
+    ("missing labels", lambda: dp.Model().fit(X4, ["a", None] * 10, epochs=1, verbose=0), dp.DataError,
+     "the label column holds 10 missing value(s) (the first at row 1)"),
+    ("labels mixing numbers and text", lambda: dp.Model().fit(X4, [1, "b"] * 10, epochs=1, verbose=0), dp.DataError,
+     "labels mix numbers and text (1 at row 0, 'b' at row 1)"),
+    ("class names in Network.fit", lambda: dp.Network([4, 3, 2]).fit(X4, np.array(["a", "b"] * 10), epochs=1, verbose=0),
+     dp.DataError, "Network.fit needs numeric targets"),
+    ("labels 0..2 on one sigmoid output", lambda: dp.Network([4, 3, 1]).fit(X4, np.arange(20) % 3, loss="binary_cross_entropy",
+                                                                            epochs=1, verbose=0),
+     dp.DataError, "needs targets between 0 and 1"),
+    ("negative rate from lr_schedule", lambda: _fit(lr_schedule=lambda epoch, lr0: -1.0), dp.ConfigError,
+     "lr_schedule(0, 0.1) returned a bad learning rate: learning_rate must be a number in (0, inf); received -1.0"),
+    ("custom activation", lambda: dp.Network([4, 3], activation=dp.Activation("swish", np.tanh, lambda z, a: 1 - a * a, -1, 1)),
+     dp.ConfigError, "custom activations are not supported"),
+    ("softmax on one output", lambda: dp.Network([4, 3, 1], output_activation="softmax"), dp.ConfigError,
+     "softmax over a single neuron"),
 ]
 
 
@@ -379,3 +395,22 @@ def test_python_api_raises_its_own_errors(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("labels,words", [
+    (["a", "b", float("nan")] * 10, "10 missing value(s) (the first at row 2)"),  # what pandas gives for a gap in text
+    (np.array([1.0, np.nan, 2.0] * 10), "10 missing value(s) (the first at row 1)"),
+    (np.array(["x", 2, 3] * 10, dtype=object), "labels mix text and numbers ('x' at row 0, 2 at row 1)"),
+])
+def test_model_labels_that_cannot_be_sorted_get_one_line(labels, words):
+    with pytest.raises(dp.DataError) as info:
+        dp.Model(hidden=(3,)).fit(IRIS.X[:30], labels, epochs=1, verbose=0, validation_fraction=0.2)
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_pandas_label_column_with_gaps():
+    pd = pytest.importorskip("pandas")
+    for gap in (np.nan, None, pd.NA):
+        y = pd.Series(["a", "b", gap] * 10, dtype="string" if gap is pd.NA else object, name="kind")
+        with pytest.raises(dp.DataError, match=re.escape("the label column holds 10 missing value(s) (the first at row 2)")):
+            dp.Model(hidden=(3,)).fit(IRIS.X[:30], y, epochs=1, verbose=0)

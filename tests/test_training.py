@@ -1,6 +1,7 @@
 """The fit loop: batching, validation, History, callbacks, schedules and divergence."""
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -138,6 +139,98 @@ def test_class_labels_out_of_range(data):
     X, _ = data
     with pytest.raises(dp.DataError, match="class labels 0..2"):
         fit(dp.Network([3, 4, 3], seed=0), X, np.full(40, 3), verbose=0)
+
+
+@pytest.mark.parametrize("labels,words", [
+    (np.arange(40) % 3 + 1, "received 3 (row 2)"),  # off by one: 1..3
+    (np.where(np.arange(40) % 3 == 1, np.nan, 0.0), "received nan (row 1)"),
+    (np.full(40, 0.5), "received 0.5 (row 0)"),
+])
+def test_bad_class_labels_are_shown_as_plain_python_values(data, labels, words):
+    X, _ = data
+    with pytest.raises(dp.DataError) as info:
+        fit(dp.Network([3, 4, 3], seed=0), X, labels, verbose=0)
+    assert words in str(info.value) and "np." not in str(info.value)
+
+
+def test_class_names_need_a_model_not_a_network(data):
+    X, _ = data
+    with pytest.raises(dp.DataError, match="Network.fit needs numeric targets.*dtype <U1; for class names use deltaprop.Model"):
+        fit(dp.Network([3, 4, 3], seed=0), X, np.array(["a", "b", "c", "d"] * 10), verbose=0)
+
+
+@pytest.mark.parametrize("sizes,out,loss,targets,words", [
+    ([3, 4, 2], "sigmoid", "binary_cross_entropy", np.c_[np.full(40, 5.0), np.zeros(40)], "from 0.0 to 5.0"),
+    ([3, 4, 1], "sigmoid", "binary_cross_entropy", np.arange(40) % 3, "from 0 to 2 (class labels 0..2 need 3 outputs"),
+    ([3, 4, 2], "softmax", "cross_entropy", np.c_[np.full(40, -0.5), np.full(40, 1.5)], "from -0.5 to 1.5"),
+    ([3, 4, 2], "sigmoid", "cross_entropy", np.c_[np.full(40, 2.0), np.zeros(40)], "from 0.0 to 2.0"),
+])
+def test_cross_entropy_targets_outside_0_1_are_refused(data, sizes, out, loss, targets, words):
+    # -y log a - (1 - y) log(1 - a) with y = 5 has no minimum: the loss would run off to -inf.
+    X, _ = data
+    with pytest.raises(dp.DataError) as info:
+        fit(dp.Network(sizes, output_activation=out, seed=0), X, targets, loss=loss, epochs=1, verbose=0)
+    assert f"loss {loss!r} needs targets between 0 and 1" in str(info.value) and words in str(info.value)
+    with pytest.raises(dp.DataError, match="needs targets between 0 and 1"):  # the validation targets alike
+        fit(dp.Network(sizes, output_activation=out, seed=0), X, np.clip(targets, 0, 1), loss=loss, epochs=1,
+            verbose=0, validation_data=(X, targets))
+
+
+def test_soft_labels_train_with_cross_entropy(data):
+    X, _ = data
+    soft = np.c_[np.full(40, 0.2), np.full(40, 0.8)]  # label smoothing: any targets in [0, 1] are fine
+    net = dp.Network([3, 4, 2], output_activation="softmax", seed=0)
+    h = fit(net, X, soft, loss="cross_entropy", epochs=30, learning_rate=0.5, verbose=0)
+    # the minimum of -0.2 log a1 - 0.8 log a2 is the entropy of (0.2, 0.8), reached at a = (0.2, 0.8)
+    entropy = -(0.2 * np.log(0.2) + 0.8 * np.log(0.8))
+    assert entropy < h["loss"][-1] < h["loss"][0] and h["loss"][-1] == pytest.approx(entropy, abs=0.01)
+
+
+@pytest.mark.parametrize("rate,shown", [(-1.0, "-1.0"), (0, "0"), (float("nan"), "nan"), (np.float64(-2.0), "-2.0"),
+                                        (None, "None")])
+def test_lr_schedule_rates_are_checked_like_learning_rate(data, rate, shown):
+    X, y = data
+    net = dp.Network([3, 4, 3], seed=0)
+    before = [w.copy() for w in net.weights]
+    with pytest.raises(dp.ConfigError) as info:
+        fit(net, X, y, epochs=3, learning_rate=0.1, lr_schedule=lambda epoch, lr0: lr0 if epoch < 1 else rate, verbose=0)
+    assert str(info.value) == (f"lr_schedule(1, 0.1) returned a bad learning rate: "
+                               f"learning_rate must be a number in (0, inf); received {shown}")
+    assert not all(np.array_equal(a, b) for a, b in zip(net.weights, before))  # epoch 0 ran, at 0.1
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    ({"validation_data": (np.ones((2, 3)),)}, "validation_data must be a pair (X_val, Y_val); received a tuple of 1 item"),
+    ({"verbose": "yes"}, "verbose must be 0 (silent), 1 (a summary line), 2 (a progress bar) or 'auto'; received 'yes'"),
+    ({"callbacks": [print]}, "callbacks must be Callback objects (with on_train_begin, on_epoch_end and on_train_end); "
+                             "received <built-in function print>"),
+    ({"callbacks": 3}, "callbacks must be a list of Callback objects; received 3"),
+    ({"lr_schedule": 0.1}, "lr_schedule must be a function (epoch, lr0) -> learning rate; received 0.1"),
+])
+def test_bad_fit_arguments_get_one_line(data, kwargs, words):
+    X, y = data
+    with pytest.raises(dp.ConfigError) as info:
+        fit(dp.Network([3, 4, 3], seed=0), X, y, epochs=1, **{"verbose": 0, **kwargs})
+    assert str(info.value) == words
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    ({"patience": -1}, "patience must be a whole number of epochs >= 0; received -1"),
+    ({"patience": 2.5}, "received 2.5"),
+    ({"min_delta": float("nan")}, "min_delta must be a finite number; received nan"),
+    ({"mode": "best"}, "mode must be 'auto', 'min' or 'max'"),
+])
+def test_early_stopping_settings_are_checked(kwargs, words):
+    with pytest.raises(dp.ConfigError, match=re.escape(words)):
+        EarlyStopping(**kwargs)
+
+
+def test_early_stopping_with_patience_0_stops_at_the_first_epoch_without_improvement(data):
+    X, y = data
+    h = fit(dp.Network([3, 4, 3], seed=0), X, y, epochs=50, learning_rate=5.0, optimizer="sgd", verbose=0,
+            callbacks=[EarlyStopping(monitor="loss", patience=0)])
+    worse = [e for e in range(1, len(h["loss"])) if h["loss"][e] >= min(h["loss"][:e])]
+    assert h.stopped_early and len(h.epoch) == worse[0] + 1
 
 
 def test_history_is_plain_data():

@@ -5,9 +5,12 @@
 - :class:`ProgressBar` draws a bar on a terminal, or prints one summary line when not on one.
 """
 import math
+import numbers
 import shutil
 import sys
 import time
+
+from .errors import ConfigError
 
 
 class Callback:
@@ -31,6 +34,13 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, mode="auto", restore_best_weights=True):
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
+            raise ConfigError(f"patience must be a whole number of epochs >= 0; received {patience!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not math.isfinite(min_delta):
+            raise ConfigError(f"min_delta must be a finite number; received {min_delta!r}")
+        if mode not in ("auto", "min", "max") or not isinstance(monitor, str):
+            raise ConfigError(f"mode must be 'auto', 'min' or 'max' and monitor a name such as 'val_loss'; "
+                              f"received mode {mode!r}, monitor {monitor!r}")
         self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
         self.mode = mode if mode != "auto" else ("max" if "acc" in monitor or "r2" in monitor else "min")
         self.restore_best_weights = restore_best_weights
@@ -46,7 +56,6 @@ class EarlyStopping(Callback):
 
     def _score(self, logs):
         if self.monitor not in logs:
-            from .errors import ConfigError
             raise ConfigError(f"early stopping monitors {self.monitor!r}, which training does not record; "
                               f"expected one of: {', '.join(sorted(logs))}")
         value = logs[self.monitor]
@@ -88,7 +97,6 @@ class Checkpoint(Callback):
 
     def __init__(self, path, every=1):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            from .errors import ConfigError
             raise ConfigError(f"checkpoint interval must be a positive number of epochs; received {every!r}")
         self.path, self.every = path, every
         self.saved = None
@@ -115,6 +123,9 @@ class ProgressBar(Callback):
         self.stream = stream or sys.stderr
         if verbose == "auto":
             verbose = 2 if getattr(self.stream, "isatty", lambda: False)() else 1
+        if isinstance(verbose, str) or verbose not in (0, 1, 2):
+            raise ConfigError(f"verbose must be 0 (silent), 1 (a summary line), 2 (a progress bar) or 'auto'; "
+                              f"received {verbose!r}")
         self.verbose = verbose
 
     def on_train_begin(self, state):

@@ -4,12 +4,14 @@ The network only sees numbers. A Model also remembers the feature names, the sca
 training rows, the class names (so predictions come back as "Iris-setosa", not 0), the loss and
 the training settings, and it is what a model file holds.
 """
+import numbers
+
 import numpy as np
 
 from .data import Scaler, as_dataset, detect_task, names_text
 from .errors import ConfigError, DataError
 from .network import Network
-from .training import accuracy, choose_task, fit, regression_metrics
+from .training import accuracy, choose_task, fit, regression_metrics, validation_pair
 
 DEFAULTS = {  # sensible defaults per task; every one can be overridden
     "classification": {"output_activation": "softmax", "loss": "cross_entropy"},
@@ -101,8 +103,11 @@ class Model:
         ``resume`` (from :func:`deltaprop.io.load_checkpoint`, on the model it returned) continues an
         interrupted run: called with the same data and settings it reaches the same weights.
         """
+        if isinstance(y, (list, tuple)):  # before NumPy turns [1, "b", nan] into the strings "1", "b", "nan"
+            _check_labels(np.array(y, dtype=object))
         data = as_dataset(X, y, feature_names=feature_names, label_name=label_name or "label")
         X, y = data.X, data.y
+        _check_labels(y)
         if validation_data is None and validation_fraction:
             from .data import split_indices
             train, val = split_indices(y if detect_task(y) == "classification" else np.zeros(len(y)),
@@ -115,7 +120,8 @@ class Model:
             self.network = Network(sizes, self.activation, self.output_activation, self.init, seed, self.dtype)
         val = None
         if validation_data is not None:
-            val = (self.prepare_X(validation_data[0]), self.encode_y(np.asarray(validation_data[1])))
+            Xv, yv = validation_pair(validation_data)
+            val = (self.prepare_X(Xv), self.encode_y(np.asarray(yv)))
         self.settings = {**self.settings, "epochs": epochs, "batch_size": batch_size, "optimizer": getattr(optimizer, "name", optimizer),
                          "learning_rate": learning_rate, "l2": l2, "seed": seed, "shuffle": shuffle,
                          "validation_fraction": validation_fraction, "stratify": stratify, "scale": self.scaler.kind}
@@ -194,6 +200,28 @@ def _layer_sizes(hidden):
             isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in sizes):
         raise ConfigError(f"hidden must be positive layer sizes such as (5,) or (16, 8); received {hidden!r}")
     return tuple(int(h) for h in sizes)
+
+
+def _check_labels(y):
+    """A label column that finding the classes (a sort) can use: no missing values, one kind of value."""
+    if y.ndim != 1 or y.dtype.kind not in "fO":
+        return
+    missing = np.flatnonzero([_missing(v) for v in y] if y.dtype.kind == "O" else np.isnan(y))
+    if len(missing):
+        raise DataError(f"the label column holds {len(missing)} missing value(s) (the first at row {missing[0]}); "
+                        f"expected a label in every row")
+    first = {}  # kind of value -> (row, value) where it first appears
+    for i, v in enumerate(y):
+        first.setdefault("numbers" if isinstance(v, numbers.Number) else "text" if isinstance(v, str)
+                         else type(v).__name__, (i, _py(v)))
+    if len(first) > 1:
+        (a, (i, u)), (b, (j, v)) = list(first.items())[:2]
+        raise DataError(f"labels mix {a} and {b} ({u!r} at row {i}, {v!r} at row {j}); "
+                        f"expected all class names or all numbers")
+
+
+def _missing(v):
+    return v is None or type(v).__name__ in ("NAType", "NaTType") or (isinstance(v, numbers.Real) and v != v)
 
 
 def _check_numeric_targets(y):

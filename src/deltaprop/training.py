@@ -15,8 +15,8 @@ import numpy as np
 
 from .callbacks import ProgressBar, _rows
 from .errors import ConfigError, DataError, ShapeError, TrainingDiverged, choose
-from .network import make_rng
-from .optimizers import get_optimizer
+from .network import as_array, make_rng
+from .optimizers import _check as check_rate, get_optimizer
 
 CLASSIFICATION_LOSSES = ("cross_entropy", "binary_cross_entropy")
 DIVERGED = 1e8  # |w| beyond this means the weights exploded, whatever the loss says yet
@@ -106,15 +106,40 @@ def _chunk_loss(net, loss, X, Y, outs, keep_copy):
 
 # ---- targets -------------------------------------------------------------------------------------
 def prepare_targets(net, Y, loss_name):
-    """Targets as (m, n_out): class labels 0..k-1 become one-hot rows when the network has k outputs."""
-    Y = np.asarray(Y)
+    """Targets as (m, n_out): class labels 0..k-1 become one-hot rows when the network has k outputs.
+
+    NaN and inf are left for ``check_Y`` to report; targets a cross-entropy cannot take are refused here.
+    """
+    Y = as_array(Y, "Y")
+    if Y.dtype.kind not in "biuf":
+        raise DataError(f"Network.fit needs numeric targets (class codes 0..k-1, one-hot rows or values); "
+                        f"received an array of dtype {Y.dtype}; for class names use deltaprop.Model")
     n_out = net.layers[-1].n_out
     if Y.ndim == 1 and n_out > 1:
-        if Y.dtype.kind not in "biuf" or np.any(np.mod(Y, 1) != 0) or Y.min() < 0 or Y.max() >= n_out:
-            raise DataError(f"expected class labels 0..{n_out - 1} (or one-hot rows) for a network with {n_out} outputs; "
-                            f"received values from {Y.min()!r} to {Y.max()!r}")
-        Y = np.eye(n_out, dtype=net.dtype)[Y.astype(int)]
+        Y = _one_hot(Y, n_out, net.dtype)
+    if loss_name in CLASSIFICATION_LOSSES:
+        _check_unit_interval(Y, loss_name, n_out)
     return Y
+
+
+def _one_hot(labels, k, dtype):
+    bad = np.flatnonzero(~np.isin(labels, np.arange(k)))  # NaN, 1.5, -1 and k alike
+    if len(bad):
+        raise DataError(f"expected class labels 0..{k - 1} (or one-hot rows) for a network with {k} outputs; "
+                        f"received {labels[bad[0]].item()!r} (row {bad[0]})")
+    return np.eye(k, dtype=dtype)[labels.astype(int)]
+
+
+def _check_unit_interval(Y, loss_name, n_out):
+    """-y log a - (1 - y) log(1 - a) is unbounded below for a target y outside [0, 1]: training
+    would push the loss to -inf instead of fitting. Soft labels (any values in [0, 1]) are fine."""
+    if not ((Y < 0) | (Y > 1)).any():  # NaN compares False: check_Y reports it
+        return
+    low, high = np.nanmin(Y).item(), np.nanmax(Y).item()
+    labels = n_out == 1 and low >= 0 and float(high).is_integer()
+    hint = f" (class labels 0..{high:g} need {int(high) + 1} outputs, one per class)" if labels else ""
+    raise DataError(f"loss {loss_name!r} needs targets between 0 and 1 (0/1 codes, one-hot rows or "
+                    f"probabilities); received values from {low!r} to {high!r}{hint}")
 
 
 def infer_task(net, Y, loss_name, task="auto"):
@@ -229,9 +254,13 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     weights as a run that was never interrupted.
     """
     loss_obj = net.resolve_loss(loss)
+    Y = prepare_targets(net, Y, loss_obj.name)  # labels become one-hot rows, which infer_task reads alike
     task = infer_task(net, Y, loss_obj.name, task)
     X = net.check_X(X)
-    Y = net.check_Y(prepare_targets(net, Y, loss_obj.name), len(X))
+    Y = net.check_Y(Y, len(X))
+    callbacks = _check_callbacks(callbacks)
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise ConfigError(f"lr_schedule must be a function (epoch, lr0) -> learning rate; received {lr_schedule!r}")
     rng = make_rng(seed)
     if validation_data is None and validation_fraction:
         from .data import split_indices
@@ -239,7 +268,7 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
                                    validation_fraction, seed=rng.integers(2**32), stratify=task == "classification")
         validation_data, X, Y = (X[val], Y[val]), X[train], Y[train]
     if validation_data is not None:
-        Xv = net.check_X(validation_data[0])
+        Xv = net.check_X(validation_pair(validation_data)[0])
         Yv = net.check_Y(prepare_targets(net, validation_data[1], loss_obj.name), len(Xv))
         validation_data = (Xv, Yv)
     batch_size = _check_settings(epochs, batch_size, len(X))
@@ -253,7 +282,7 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
                                                       state.running)
     if resume is not None:
         initial_epoch = _resume(state, resume)
-    callbacks = list(callbacks) + [ProgressBar(verbose)]
+    callbacks = callbacks + [ProgressBar(verbose)]
     with _interrupt_handler(state, catch_interrupt):
         return _loop(state, X, Y, loss_obj, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch)
 
@@ -291,6 +320,36 @@ def _compiled_trainer(engine, net, loss, opt, batch_size, X, Y, validation_data,
     return (None, None) if why else (None, fast.Batched(net, loss, batch_size))
 
 
+def validation_pair(data):
+    """``data`` if it is a pair (X_val, Y_val)."""
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        size = f" of {len(data)} item{'s' * (len(data) != 1)}" if isinstance(data, (tuple, list)) else ""
+        raise ConfigError(f"validation_data must be a pair (X_val, Y_val); received a {type(data).__name__}{size}")
+    return data
+
+
+def _check_callbacks(callbacks):
+    """``callbacks`` as a list of objects with the three hooks."""
+    try:
+        callbacks = list(callbacks)
+    except TypeError:
+        raise ConfigError(f"callbacks must be a list of Callback objects; received {callbacks!r}") from None
+    for cb in callbacks:
+        if not all(callable(getattr(cb, hook, None)) for hook in ("on_train_begin", "on_epoch_end", "on_train_end")):
+            raise ConfigError(f"callbacks must be Callback objects (with on_train_begin, on_epoch_end and "
+                              f"on_train_end); received {cb!r}")
+    return callbacks
+
+
+def _scheduled_rate(lr_schedule, epoch, lr0):
+    """lr_schedule(epoch, lr0), held to the rule every optimizer holds its learning rate to."""
+    lr = lr_schedule(epoch, lr0)
+    try:
+        return check_rate("learning_rate", lr.item() if isinstance(lr, np.generic) else lr, 0, math.inf)
+    except ConfigError as exc:
+        raise ConfigError(f"lr_schedule({epoch}, {lr0!r}) returned a bad learning rate: {exc}") from None
+
+
 def _check_l2(l2):
     if isinstance(l2, bool) or not isinstance(l2, (int, float, np.floating)) or not math.isfinite(l2) or l2 < 0:
         raise ConfigError(f"l2 must be a finite number >= 0; received {l2!r}")
@@ -309,7 +368,7 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
     try:
         while epoch < state.epochs:
             if lr_schedule is not None:
-                state.optimizer.learning_rate = float(lr_schedule(epoch, lr0))
+                state.optimizer.learning_rate = _scheduled_rate(lr_schedule, epoch, lr0)
             if state.compiled is not None and not state.skip:  # (a resumed mid-epoch start runs in NumPy)
                 span = _span(state, callbacks, lr_schedule, epoch)
                 done, best, error = _compiled_epochs(state, epoch, span, X, Y, l2, task, validation_data, shuffle,
