@@ -184,6 +184,28 @@ def test_validation_data_curves_and_early_stopping_keeps_the_best_epoch(iris):
     assert clf.validation_loss_curve_[best] == pytest.approx(val_loss, rel=1e-12)
 
 
+@pytest.mark.parametrize("k", [2, 3])
+def test_early_stopping_stratifies_its_hold_out_as_sklearn_does(k, monkeypatch):
+    # sklearn stratifies the validation_fraction hold-out only when its network has one output
+    # (two classes); 20 rows of 3 classes leave 2 rows for validation, too few to stratify.
+    import sklearn.neural_network._multilayer_perceptron as theirs
+    from deltaprop import sklearn as ours
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 2)), np.arange(20) % k
+    asked = {}  # estimator class -> the stratify argument its hold-out was drawn with
+
+    def recording(split, cls):
+        def train_test_split(*args, **kwargs):
+            asked[cls] = kwargs["stratify"]
+            return split(*args, **kwargs)
+        return train_test_split
+
+    for module, cls in ((theirs, SklearnMLPClassifier), (ours, MLPClassifier)):
+        monkeypatch.setattr(module, "train_test_split", recording(module.train_test_split, cls))
+        quiet_fit(cls(hidden_layer_sizes=(3,), early_stopping=True, max_iter=3, random_state=0), X, y)
+    assert (asked[MLPClassifier] is None) == (asked[SklearnMLPClassifier] is None) == (k == 3)
+
+
 def test_iris_accuracy_within_one_point_of_sklearn(iris):
     X, y = iris
     settings = dict(hidden_layer_sizes=(20,), learning_rate_init=0.01, max_iter=300)

@@ -368,7 +368,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self._two_column = k == 2 and self._out_activation == "softmax"
         self._n_out = 2 if self._two_column else (1 if k == 2 and not multilabel else k)
         self._loss_name = self._engine_loss()
-        self._stratify = not multilabel
+        self._stratify = k == 2 and not multilabel  # as sklearn: only when its network has one output
 
     def _output_activation(self, k, multilabel):
         out = _engine_name(self.output_activation or ("sigmoid" if multilabel or k == 2 else "softmax"))
