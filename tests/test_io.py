@@ -83,6 +83,13 @@ def _rewrite(path, meta_change=None, arrays_change=None):
     (lambda p: _rewrite(p, lambda m: m.update(classes=["a", "b"])), "class names do not match"),
     (lambda p: _rewrite(p, lambda m: m.update(feature_names=["a"])), "feature names do not match"),
     (lambda p: _rewrite(p, lambda m: m.update(loss="hinge")), "unknown loss 'hinge'"),
+    (lambda p: _rewrite(p, lambda m: m.update(format_version=True)), "format version True"),
+    (lambda p: _rewrite(p, lambda m: m.update(hidden=[100, 100])), "does not match its network"),
+    (lambda p: _rewrite(p, lambda m: m.update(activation="swish")), "does not match its network"),
+    (lambda p: _rewrite(p, lambda m: m.update(activation="relu")), "does not match its network"),
+    (lambda p: _rewrite(p, lambda m: m.update(output_activation="sigmoid")), "does not match its network"),
+    (lambda p: _rewrite(p, lambda m: m.update(feature_names=["a", "b", "a", "c"])), "repeat a name"),
+    (lambda p: _rewrite(p, lambda m: m.update(label_name=["a"])), "wrong type"),
 ])
 def test_broken_model_files_are_refused_clearly(iris_model, tmp_path, damage, words):
     model, _ = iris_model
@@ -92,6 +99,45 @@ def test_broken_model_files_are_refused_clearly(iris_model, tmp_path, damage, wo
     with pytest.raises(dp.ModelFileError) as info:
         io.load(path)
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_description_nested_past_pythons_limit_is_refused(iris_model, tmp_path):
+    model, _ = iris_model
+    path = tmp_path / "m.npz"
+    io.save(model, path)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "meta"}
+    np.savez(path, meta=np.frombuffer(b"[" * 100_000 + b"]" * 100_000, dtype=np.uint8), **arrays)
+    with pytest.raises(dp.ModelFileError, match="not valid JSON"):
+        io.load(path)
+    assert io.file_kind(path) is None
+
+
+def test_a_model_with_an_activation_for_each_hidden_layer_round_trips(tmp_path):
+    ds = load_iris()
+    for activation, hidden in ((["tanh", "relu"], (4, 3)), ("relu", ())):
+        model = Model(hidden=hidden, activation=activation)
+        model.fit(ds.X, ds.y, epochs=2, seed=0, verbose=0)
+        io.save(model, tmp_path / "m.npz")
+        loaded = io.load(tmp_path / "m.npz")
+        assert loaded.network.activations == model.network.activations and loaded.activation == activation
+        np.testing.assert_array_equal(loaded.predict_proba(ds.X), model.predict_proba(ds.X))
+
+
+def test_save_refuses_what_it_cannot_save(tmp_path):
+    with pytest.raises(dp.ConfigError, match="not trained yet"):
+        io.save(Model(), tmp_path / "m.npz")
+    with pytest.raises(dp.ConfigError, match="save takes a deltaprop Model or Network; received dict"):
+        io.save({}, tmp_path / "m.npz")
+    assert not os.path.exists(tmp_path / "m.npz")
+
+
+def test_the_umask_is_read_without_changing_it():
+    mask = os.umask(0o027)
+    try:
+        assert io._umask() == 0o027 and os.umask(0o027) == 0o027
+    finally:
+        os.umask(mask)
 
 
 def test_an_object_array_is_refused_without_unpickling(iris_model, tmp_path):

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import __version__
 from .errors import ConfigError, ModelFileError
+from .activations import ACTIVATIONS
 from .network import Network
 
 FORMAT = "deltaprop-model"
@@ -71,9 +72,13 @@ def _mode_for(path, target):
 
 
 def _umask():
-    mask = os.umask(0o022)  # the only portable way to read the umask is to set it and put it back
-    os.umask(mask)
-    return mask
+    try:  # Linux says it without changing it (setting it and putting it back races with other threads)
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)  # elsewhere: set it and put it back
+        os.umask(mask)
+        return mask
 
 
 def atomic_write_text(path, text):
@@ -120,7 +125,7 @@ def file_kind(path):
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(npz[META].tobytes().decode("utf-8"))
         _check_meta(path, meta)
-    except (ModelFileError, OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    except (ModelFileError, OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RecursionError):
         return None
     return "checkpoint" if isinstance(meta.get("checkpoint"), dict) else meta.get("kind", "model")
 
@@ -155,9 +160,14 @@ def _write(path, meta, arrays):
 
 def save(obj, path):
     """Save a :class:`~deltaprop.model.Model` or a :class:`~deltaprop.network.Network` to ``path``."""
+    from .model import Model
     if isinstance(obj, Network):
         _write(path, {"kind": "network", "network": _network_meta(obj)}, _network_arrays(obj))
+    elif not isinstance(obj, Model):
+        raise ConfigError(f"save takes a deltaprop Model or Network; received {type(obj).__name__}"
+                          " (pickle a scikit-learn estimator, or save its network_)")
     else:
+        obj._require_fitted()
         meta, arrays = _model_parts(obj)
         _write(path, meta, arrays)
 
@@ -242,7 +252,7 @@ def read(path, max_bytes=MAX_FILE_BYTES):
         raise ModelFileError(f"{path}: not a deltaprop model file (no description inside)")
     try:
         meta = json.loads(arrays.pop(META).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError):
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError):  # (nested past Python's limit)
         raise ModelFileError(f"{path}: the model description is not valid JSON") from None
     _check_meta(path, meta)
     return meta, arrays
@@ -252,7 +262,7 @@ def _check_meta(path, meta):
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a deltaprop model file (format {meta.get('format') if isinstance(meta, dict) else None!r})")
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if not _is_int(version) or version != FORMAT_VERSION:
         raise ModelFileError(f"{path}: model file format version {version!r}; this deltaprop ({__version__}) reads version {FORMAT_VERSION}")
 
 
@@ -322,10 +332,18 @@ def _model_from(path, meta, arrays, net):
     if task == "classification" and (not _list_of(classes, (str, int, float)) or len(classes) < 2
                                      or len(set(classes)) != len(classes) or net.sizes[-1] not in (len(classes), 1)):
         raise ModelFileError(f"{path}: the class names do not match the network's {net.sizes[-1]} outputs")
-    text = [meta.get(k) for k in ("activation", "output_activation", "loss", "scaler", "init", "label_name")]
+    text = [meta.get(k) for k in ("output_activation", "loss", "scaler", "init", "label_name")]
     if not all(v is None or isinstance(v, str) for v in text) or not isinstance(meta.get("settings", {}), dict) \
             or not isinstance(meta.get("checkpoint"), (dict, type(None))):
         raise ModelFileError(f"{path}: the model description has a setting of the wrong type (names must be text, settings a mapping)")
+    hidden, acts, act = meta.get("hidden", net.sizes[1:-1]), net.activations, meta.get("activation")
+    one_name = isinstance(act, str) and act in ACTIVATIONS and all(a == act for a in acts[:-1])
+    if hidden != net.sizes[1:-1] or not (act is None or one_name or act == acts[:-1]) \
+            or meta.get("output_activation") not in (None, acts[-1]):
+        raise ModelFileError(f"{path}: the model description (hidden {repr(hidden)[:40]}, activation "
+                             f"{repr(meta.get('activation'))[:20]}) does not match its network {net!r}")
+    if len(set(names)) != len(names):
+        raise ModelFileError(f"{path}: the feature names repeat a name; expected {n_in} different names")
     try:
         model = Model(hidden=meta.get("hidden", net.sizes[1:-1]), activation=meta.get("activation", "sigmoid"),
                       output_activation=meta.get("output_activation"), loss=meta.get("loss"), task=task,
