@@ -51,7 +51,7 @@ CASES = [  # hidden activations, output activation, loss, batch size, l2, shuffl
     (["relu", "leaky_relu"], "softmax", "cross_entropy", 7, 0.01, True),
     (["identity"], "softmax", "squared_error", 5, 0.0, False),
     (["sigmoid"], "sigmoid", "cross_entropy", None, 0.0, True),
-    (["tanh", "sigmoid"], "softmax", "binary_cross_entropy", 3, 0.001, True),
+    (["tanh", "sigmoid"], "sigmoid", "binary_cross_entropy", 3, 0.001, True),
     (["leaky_relu"], "sigmoid", "squared_error", 4, 0.0, True),
 ]
 

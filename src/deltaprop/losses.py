@@ -5,8 +5,9 @@ for one sample's loss. The division by m happens in exactly one place, :func:`ou
 every layer equation after it is a plain sum over the batch.
 
 Which losses are defined on which activation: squared error everywhere; the cross-entropies take
-log a (and log(1 - a)), so they need outputs in (0, 1): sigmoid or softmax. Any other pairing is
-refused, never silently wrong.
+log a (and log(1 - a)), so they need outputs in (0, 1): sigmoid or softmax; binary cross-entropy
+treats the outputs as independent, so it takes sigmoid only. Any other pairing is refused, never
+silently wrong.
 """
 import numpy as np
 
@@ -83,6 +84,12 @@ def check_pair(act, loss):
             f"loss {loss.name!r} takes log of the output, so it needs outputs in (0, 1) "
             f"(output activation 'sigmoid' or 'softmax'); received output activation {act.name!r}"
         )
+    if (act.name, loss.name) == ("softmax", "binary_cross_entropy"):
+        # Each output as a yes/no probability, though softmax ties them together: log(1 - a) of a
+        # saturated output is -inf, and no fused formula avoids it.
+        raise ConfigError("loss 'binary_cross_entropy' treats each output as an independent yes/no probability, "
+                          "which softmax outputs are not; expected output activation 'sigmoid' with it "
+                          "(or loss 'cross_entropy' with 'softmax'); received output activation 'softmax'")
 
 
 def output_delta(act, loss, z, a, y):
