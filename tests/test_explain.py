@@ -421,6 +421,9 @@ def test_cli_model_sample_and_class_name(capsys, tmp_path):
     np.testing.assert_allclose(data_out["x"], model.prepare_X([[5.1, 3.5, 1.4, 0.2]])[0], rtol=1e-12)
     assert main(argv[:-1] + ["Iris-rose"]) == 2
     assert "Iris-setosa, Iris-versicolor, Iris-virginica" in capsys.readouterr().err
+    before = path.read_bytes()  # the model read is never the file written, even with --force
+    assert main(argv + ["--out", str(path), "--force"]) == 2
+    assert "iris.npz" in capsys.readouterr().err and path.read_bytes() == before
 
 
 def _saved(tmp_path, name, obj):

@@ -32,7 +32,7 @@ class Example:
 
 
 def lee():
-    """Hung-yi Lee's lecture network (seed 01): input (1, −1), three sigmoid layers of two."""
+    """Hung-yi Lee's lecture network: input (1, −1), three sigmoid layers of two."""
     net = Network.from_weights(
         [[[1, -2], [-1, 1]], [[2, -1], [-2, -1]], [[3, -1], [-1, 4]]],
         [[1, 0], [0, 0], [-2, 2]], "sigmoid")
@@ -40,12 +40,12 @@ def lee():
         "en": "Hung-yi Lee's lecture network, one backpropagation step",
         "zh": "李宏毅课程中的网络：一次反向传播",
     }, notes={
-        "en": ["Weights, biases and input (1, −1) are the lecture's (seed 01); the slides show "
+        "en": ["Weights, biases and input (1, −1) are the lecture's; the slides show "
                "a¹ = (0.98, 0.12), a² = (0.86, 0.11) and the output (0.62, 0.83), which the lecture calls y; "
                "here y is the target.",
                "The lecture gives no target and no learning rate: we chose the target (0, 1), "
                "½-squared error and η = 0.1."],
-        "zh": ["权重、偏置和输入 (1, −1) 取自课程（种子 01）；课件给出 a¹ = (0.98, 0.12)、"
+        "zh": ["权重、偏置和输入 (1, −1) 取自李宏毅老师的课程；课件给出 a¹ = (0.98, 0.12)、"
                "a² = (0.86, 0.11)，输出 (0.62, 0.83)（课程把输出记作 y；这里 y 表示真实值）。",
                "课程没有给出真实值和学习率：这里选用真实值 (0, 1)、½ 平方误差损失函数和学习率 η = 0.1。"],
     })
@@ -77,35 +77,35 @@ def mazur():
 
 
 def chain():
-    """Seed 05's simplest network: one neuron per layer, three layers, so every sum has one term."""
+    """The matrix-form derivation's simplest network: one neuron per layer, three layers, so every sum has one term."""
     net = Network.from_weights([[[0.8]], [[-1.5]], [[2.0]]], [[0.1], [0.4], [-0.3]], "sigmoid")
     return Example("chain", net, np.array([0.5]), np.array([1.0]), 0.5, title={
-        "en": "A chain of single neurons (seed 05)",
-        "zh": "每层只有一个神经元的链式网络（种子 05）",
+        "en": "A chain of single neurons (“反向传播的微积分原理”, the matrix-form derivation)",
+        "zh": "每层只有一个神经元的链式网络（《反向传播的微积分原理》）",
     }, notes={
-        "en": ["Seed 05 starts from a network with one neuron per layer and derives "
+        "en": ["The matrix-form derivation (“反向传播的微积分原理”) starts from a network with one neuron per layer and derives "
                "∂C/∂w = a⁽ᴸ⁻¹⁾·σ'(z⁽ᴸ⁾)·(a⁽ᴸ⁾ − y); it gives no numbers, so these are ours: input 0.5, "
                "w = 0.8, −1.5, 2.0, b = 0.1, 0.4, −0.3, sigmoid, target 1, ½-squared error, η = 0.5."],
-        "zh": ["种子 05 从每层一个神经元的网络出发推导 ∂C/∂w = a⁽ᴸ⁻¹⁾·σ'(z⁽ᴸ⁾)·(a⁽ᴸ⁾ − y)；"
+        "zh": ["《反向传播的微积分原理》从每层一个神经元的网络出发推导 ∂C/∂w = a⁽ᴸ⁻¹⁾·σ'(z⁽ᴸ⁾)·(a⁽ᴸ⁾ − y)；"
                "原文没有给出数值，这里自选：输入 0.5，权重 w = 0.8、−1.5、2.0，偏置 b = 0.1、0.4、−0.3，"
                "激活函数 sigmoid，真实值 1，½ 平方误差损失函数，学习率 η = 0.5。"],
     })
 
 
 def three_layer():
-    """Seed 04's 3-2-1 structure: hidden layers of 3 and 2 sigmoid neurons, one sigmoid output."""
+    """The 3-2-1 structure of “一文彻底搞懂BP算法”: hidden layers of 3 and 2 sigmoid neurons, one sigmoid output."""
     net = Network.from_weights(
         [[[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], [[0.2, -0.3, 0.4], [-0.1, 0.5, 0.2]], [[0.6, -0.4]]],
         [[0.1, 0.2, 0.3], [0.1, -0.1], [0.2]], "sigmoid")
     return Example("three-layer", net, np.array([1.0, 2.0]), np.array([1.0]), 0.1, title={
-        "en": "Seed 04's three-layer network (3-2-1), label 1",
-        "zh": "种子 04 的三层神经网络（3-2-1），真实类标为 1",
+        "en": "The three-layer network (3-2-1) of “一文彻底搞懂BP算法”, label 1",
+        "zh": "《一文彻底搞懂BP算法》中的三层神经网络（3-2-1），真实类标为 1",
     }, notes={
-        "en": ["Structure from seed 04: two hidden layers of 3 and 2 sigmoid neurons, one sigmoid output, "
-               "label 1, ½-squared error, η = 0.1. The seed's numbers are in images we cannot read, so "
+        "en": ["Structure from “一文彻底搞懂BP算法”: two hidden layers of 3 and 2 sigmoid neurons, one sigmoid output, "
+               "label 1, ½-squared error, η = 0.1. The article's numbers are in images we cannot read, so "
                "these are ours: x = (1, 2), W¹ = [[0.1, −0.2], [0.3, 0.4], [−0.5, 0.6]], b¹ = (0.1, 0.2, 0.3), "
                "W² = [[0.2, −0.3, 0.4], [−0.1, 0.5, 0.2]], b² = (0.1, −0.1), W³ = [[0.6, −0.4]], b³ = 0.2."],
-        "zh": ["结构取自种子 04：两个隐藏层（3 个和 2 个 sigmoid 神经元），一个 sigmoid 输出，真实类标 1，"
+        "zh": ["结构取自《一文彻底搞懂BP算法》：两个隐藏层（3 个和 2 个 sigmoid 神经元），一个 sigmoid 输出，真实类标 1，"
                "½ 平方误差损失函数，学习率 η = 0.1。原文的数值在图片中无法读取，这里自选：x = (1, 2)，"
                "W¹ = [[0.1, −0.2], [0.3, 0.4], [−0.5, 0.6]]，b¹ = (0.1, 0.2, 0.3)，"
                "W² = [[0.2, −0.3, 0.4], [−0.1, 0.5, 0.2]]，b² = (0.1, −0.1)，W³ = [[0.6, −0.4]]，b³ = 0.2。"],

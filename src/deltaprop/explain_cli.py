@@ -46,7 +46,7 @@ def add_explain_command(subparsers):
 def run_explain(args):
     """Build the trace, render it, write it; draw the diagram if asked. Returns the exit code."""
     from .cli import _check_outputs
-    _check_outputs(args, [args.out, args.diagram])  # an existing file needs --force
+    _check_outputs(args, [args.out, args.diagram], inputs=[args.model])  # an existing file needs --force
     if args.diagram:
         from .diagram import file_format
         file_format(args.diagram)  # a wrong suffix fails now, not after the text was printed
