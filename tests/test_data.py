@@ -200,3 +200,8 @@ def test_a_file_separated_by_something_else_says_so(tmp_path, sep, what):
     with pytest.raises(DataError) as err:  # a comma file says nothing of the kind
         load_csv(write(tmp_path, "a,b,c\n1,z,x\n3,4,y\n"))
     assert "seem to be separated" not in str(err.value)
+
+
+def test_ragged_targets_get_a_one_line_error():
+    with pytest.raises(DataError, match="received rows of different lengths"):
+        as_dataset(np.zeros((3, 2)), [[1, 2], [1], [0, 1]])

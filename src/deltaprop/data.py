@@ -288,7 +288,10 @@ def as_dataset(X, y=None, feature_names=None, label_name="label"):
     names = list(feature_names) if feature_names is not None else [f"x{i + 1}" for i in range(X.shape[1])]
     if len(names) != X.shape[1]:
         raise DataError(f"expected {X.shape[1]} feature names; received {len(names)}")
-    y = None if y is None else np.asarray(y)
+    try:
+        y = None if y is None else np.asarray(y)
+    except ValueError:  # rows of different lengths
+        raise DataError("expected y as one target per row, or rows of equal length; received rows of different lengths") from None
     if y is not None and len(y) != len(X):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row")
     return Dataset(X.astype(np.float64, copy=False), y, names, label_name)
