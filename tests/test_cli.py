@@ -311,6 +311,25 @@ def test_evaluate_picks_the_models_columns_by_name_like_predict(tmp_path, capsys
     assert code == 2 and "plain.csv: 5 feature columns" in err and "the model needs 4 (sl, sw, pl, pw)" in err
 
 
+def test_evaluate_tables_line_up_chinese_class_names(tmp_path, capsys):
+    """A Chinese character takes two columns of a terminal: the tables pad by columns, not characters."""
+    import unicodedata
+    iris = load_iris()
+    names = {"Iris-setosa": "山鸢尾", "Iris-versicolor": "变色鸢尾", "Iris-virginica": "维吉尼亚鸢尾"}
+    (tmp_path / "zh.csv").write_text("花萼长度,花萼宽度,花瓣长度,花瓣宽度,品种\n" + "".join(
+        ",".join(map(str, x)) + f",{names[c]}\n" for x, c in zip(iris.X.tolist(), iris.y)), encoding="utf-8")
+    run(capsys, "train", tmp_path / "zh.csv", "--epochs", 20, "--out", tmp_path / "zh.npz", "-q")
+    code, out, _ = run(capsys, "evaluate", tmp_path / "zh.npz", tmp_path / "zh.csv")
+
+    def columns(text):
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    lines = out.splitlines()
+    table = lines[lines.index(next(l for l in lines if l.startswith("class"))):]
+    report, matrix = table[:4], table[6:10]
+    assert code == 0 and {columns(l) for l in report} == {columns(report[0])}
+    assert {columns(l) for l in matrix} == {columns(matrix[0])} and "维吉尼亚鸢尾" in matrix[0]
+
+
 def test_help_shows_the_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])

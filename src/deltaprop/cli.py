@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 
 from . import __version__
 from .activations import ACTIVATIONS
@@ -499,15 +500,38 @@ def _print_metrics(metrics, model, source, file):
         say(f"RMSE {metrics['rmse']:.6g}   R² {metrics['r2']:.4f}   loss {metrics['loss']:.6g}")
         return
     say(f"accuracy {metrics['accuracy']:.2%}   loss {metrics['loss']:.4f}\n")
-    width = max(len(str(c)) for c in model.classes) + 2
+    names = [_shown(c) for c in model.classes]
+    width = max(map(_columns, names)) + 2
     say(f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
-    for row in metrics["per_class"]:
-        say(f"{str(row['class']):<{width}}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>9d}")
+    for name, row in zip(names, metrics["per_class"]):
+        say(f"{_pad(name, width)}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>9d}")
     say("\nconfusion matrix (rows: true, columns: predicted)")
     cw = max(width, 8)
-    say(" " * cw + "".join(f"{str(c)[:cw - 1]:>{cw}}" for c in model.classes))
-    for c, row in zip(model.classes, metrics["confusion_matrix"]):
-        say(f"{str(c):<{cw}}" + "".join(f"{v:>{cw}d}" for v in row))
+    say(" " * cw + "".join(_pad(_clip(name, cw - 1), cw, right=True) for name in names))
+    for name, row in zip(names, metrics["confusion_matrix"]):
+        say(_pad(name, cw) + "".join(f"{v:>{cw}d}" for v in row))
+
+
+def _shown(name):
+    """A class name for a table: as it is, or as repr when it holds a newline or the like."""
+    text = str(name)
+    return text if text.isprintable() else repr(text)
+
+
+def _columns(text):
+    """Terminal columns of ``text``: Chinese (wide) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text, width, right=False):
+    fill = " " * max(0, width - _columns(text))
+    return fill + text if right else text + fill
+
+
+def _clip(text, width):
+    while _columns(text) > width:
+        text = text[:-1]
+    return text
 
 
 def _add_predict(sub):
