@@ -199,6 +199,20 @@ def test_lr_schedule_rates_are_checked_like_learning_rate(data, rate, shown):
     assert not all(np.array_equal(a, b) for a, b in zip(net.weights, before))  # epoch 0 ran, at 0.1
 
 
+def test_an_error_in_a_run_is_not_called_completed(data, capsys):
+    X, y = data
+    seen = []
+
+    class Watch(dp.Callback):
+        def on_train_end(self, state):
+            seen.append(state.history.stop_reason)
+    with pytest.raises(dp.ConfigError):
+        fit(dp.Network([3, 4, 3], seed=0), X, y, epochs=5, lr_schedule=lambda epoch, lr0: lr0 if epoch < 2 else -1,
+            verbose=1, callbacks=[Watch()])
+    assert seen == ["stopped by ConfigError after 2 epochs"]
+    assert "(stopped by ConfigError after 2 epochs)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("kwargs,words", [
     ({"validation_data": (np.ones((2, 3)),)}, "validation_data must be a pair (X_val, Y_val); received a tuple of 1 item"),
     ({"verbose": "yes"}, "verbose must be 0 (silent), 1 (a summary line), 2 (a progress bar) or 'auto'; received 'yes'"),

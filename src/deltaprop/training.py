@@ -397,6 +397,9 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         done = f" after {state.batch} steps" if state.in_epoch else ""
         state.stop_reason = f"interrupted in epoch {state.epoch + 1}{done}"
         state.history.interrupted = True
+    except Exception as exc:  # (a callback's, a schedule's): the error itself follows the summary
+        state.stop_reason = f"stopped by {type(exc).__name__} after {len(state.history.epoch)} epochs"
+        raise
     finally:
         state.history.stop_reason = state.stop_reason or "completed"
         for cb in callbacks:
