@@ -180,6 +180,8 @@ CASES = [
     _c(ARG, "unknown command", ("fly",), "invalid choice: 'fly'"),
     _c(ARG, "zero hidden neurons", (*TRAIN, "--hidden", "0"), "argument --hidden: expected a positive integer; received '0'"),
     _c(ARG, "negative layer size", (*TRAIN, "--hidden", "-3"), "argument --hidden: expected a positive integer; received '-3'"),
+    _c(ARG, "the data file after --hidden", ("train", "--hidden", "8", "data.csv"),
+       "argument --hidden: expected a positive integer; received 'data.csv' (the data file goes before --hidden)"),
     _c(ARG, "a network too large to train", (*TRAIN, "--hidden", "100000", "100000"), "gives 10,000,500,000 weights; expected at most 50,000,000"),
     _c(ARG, "zero epochs", ("train", "data.csv", "--epochs", "0"), "argument --epochs: expected a positive integer"),
     _c(ARG, "learning rate 0", (*TRAIN, "--lr", "0"), "argument --lr: expected a finite number > 0; received '0'"),

@@ -36,6 +36,14 @@ def _positive_int(text):
     return _checked(text, int, lambda v: v >= 1, "a positive integer")
 
 
+def _layer_size(text):
+    """A --hidden size; a file name after the sizes was taken as one more size: say where it goes."""
+    if text.lower().endswith(".csv") or text == "-":
+        raise argparse.ArgumentTypeError(f"expected a positive integer; received {text!r} (the data file goes "
+                                         f"before --hidden)")
+    return _positive_int(text)
+
+
 def _positive_float(text):
     return _checked(text, float, lambda v: 0 < v < float("inf"), "a finite number > 0")
 
@@ -173,7 +181,7 @@ def _add_train(sub):
     _add_header_options(p)
     p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                    help="auto: classes for text labels or a few integers, else regression")
-    p.add_argument("--hidden", type=_positive_int, nargs="+", default=[5], metavar="N", help="hidden layer sizes")
+    p.add_argument("--hidden", type=_layer_size, nargs="+", default=[5], metavar="N", help="hidden layer sizes")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid", help="hidden layers' activation")
     p.add_argument("--output-activation", choices=sorted(ACTIVATIONS), help="default: softmax (classes) / identity (regression)")
     p.add_argument("--loss", choices=sorted(LOSSES), help="default: cross_entropy (classes) / squared_error (regression)")
