@@ -90,6 +90,8 @@ def _rewrite(path, meta_change=None, arrays_change=None):
     (lambda p: _rewrite(p, lambda m: m.update(output_activation="sigmoid")), "does not match its network"),
     (lambda p: _rewrite(p, lambda m: m.update(feature_names=["a", "b", "a", "c"])), "repeat a name"),
     (lambda p: _rewrite(p, lambda m: m.update(label_name=["a"])), "wrong type"),
+    (lambda p: _rewrite(p, lambda m: m.update(task="regression")), "a regression model with class names"),
+    (lambda p: _rewrite(p, lambda m: m.update(classes=["a", 1, True])), "class names do not match"),
 ])
 def test_broken_model_files_are_refused_clearly(iris_model, tmp_path, damage, words):
     model, _ = iris_model
@@ -122,6 +124,16 @@ def test_a_model_with_an_activation_for_each_hidden_layer_round_trips(tmp_path):
         loaded = io.load(tmp_path / "m.npz")
         assert loaded.network.activations == model.network.activations and loaded.activation == activation
         np.testing.assert_array_equal(loaded.predict_proba(ds.X), model.predict_proba(ds.X))
+
+
+def test_a_model_of_a_boolean_label_column_round_trips(tmp_path):
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    model = Model(hidden=(4,))
+    model.fit(X, X[:, 0] > 0, epochs=20, seed=0, verbose=0)
+    io.save(model, tmp_path / "b.npz")
+    loaded = io.load(tmp_path / "b.npz")
+    assert loaded.classes == [False, True] and list(loaded.predict(X[:3])) == list(model.predict(X[:3]))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
 def test_save_refuses_what_it_cannot_save(tmp_path):

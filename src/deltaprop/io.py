@@ -270,6 +270,12 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _class_names(value):
+    """Class names as JSON keeps them: text, numbers or true/false (labels of a boolean column), one kind."""
+    return isinstance(value, list) and (all(isinstance(v, str) for v in value) or all(isinstance(v, bool) for v in value)
+                                        or all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+
+
 def _list_of(value, kind):
     return isinstance(value, list) and all(isinstance(v, kind) and not isinstance(v, bool) for v in value)
 
@@ -329,7 +335,9 @@ def _model_from(path, meta, arrays, net):
     task, classes = meta.get("task"), meta.get("classes")
     if task not in ("classification", "regression"):
         raise ModelFileError(f"{path}: unknown task {repr(task)[:40]} in the model description")
-    if task == "classification" and (not _list_of(classes, (str, int, float)) or len(classes) < 2
+    if task == "regression" and classes is not None:
+        raise ModelFileError(f"{path}: a regression model with class names; expected class names only for classification")
+    if task == "classification" and (not _class_names(classes) or len(classes) < 2
                                      or len(set(classes)) != len(classes) or net.sizes[-1] not in (len(classes), 1)):
         raise ModelFileError(f"{path}: the class names do not match the network's {net.sizes[-1]} outputs")
     text = [meta.get(k) for k in ("output_activation", "loss", "scaler", "init", "label_name")]
