@@ -62,6 +62,32 @@ def test_ctrl_c_mid_epoch_then_resume_gives_the_same_weights(data, tmp_path, opt
 
 
 @pytest.mark.skipif(not fast.AVAILABLE, reason="the C extension was not built")
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+def test_a_checkpoint_resumes_only_with_its_optimizer_and_network(data, tmp_path, engine):
+    X, y = data
+    path = tmp_path / "ck.npz"
+    new_net().fit(X, y, **{**SETTINGS, "epochs": 2}, optimizer="adam", callbacks=[dp.Checkpoint(path)])
+    net, checkpoint = load_checkpoint(path)
+    with pytest.raises(dp.ConfigError, match="the checkpoint's run used optimizer 'adam'; received 'momentum'"):
+        net.fit(X, y, **SETTINGS, optimizer="momentum", resume=checkpoint, engine=engine)
+    other = dp.Network([5, 9, 3], activation="tanh", output_activation="softmax", seed=1)
+    with pytest.raises(dp.ConfigError, match="optimizer state does not fit this network: state for 4 parameter"):
+        other.fit(X, y, **SETTINGS, optimizer="adam", resume=checkpoint, engine=engine)
+    for bad, words in (({"x": 1}, "received dict without a resume point"), (5, "received int")):
+        with pytest.raises(dp.ConfigError, match=words):
+            net.fit(X, y, **SETTINGS, optimizer="adam", resume=bad, engine=engine)
+
+
+def test_an_optimizer_kept_from_another_network_is_refused_not_misapplied(data):
+    X, y = data
+    opt = dp.Adam(0.01)
+    new_net().fit(X, y, **SETTINGS, optimizer=opt)
+    with pytest.raises(dp.ConfigError, match=r"the state of Adam\(.*\) \(from an earlier fit\) does not fit"):
+        dp.Network([5, 9, 3], output_activation="softmax", seed=1).fit(X, y, **SETTINGS, optimizer=opt)
+    dp.Network([5, 9, 4, 3], output_activation="softmax", seed=1).fit(X, y, **SETTINGS, optimizer=opt)  # other count: renewed
+    assert [s[0].shape for s in opt.state] == [(9, 5), (9,), (4, 9), (4,), (3, 4), (3,)]
+
+
 def test_ctrl_c_in_the_compiled_engine_stops_at_the_epoch_end(data, tmp_path):
     X, y = data
     settings = dict(SETTINGS, batch_size=1, loss="squared_error", epochs=6)

@@ -274,6 +274,7 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     batch_size = _check_settings(epochs, batch_size, len(X))
     l2 = _check_l2(l2)
     opt = get_optimizer(optimizer, learning_rate)
+    _check_optimizer_state(opt, net, f"the state of {opt!r} (from an earlier fit)", same_count=False)
     state = FitState(net, model, opt, epochs)
     state.rng, state.loss_name = rng, loss_obj.name
     state.running = choose("train_metrics", train_metrics, {"exact": False, "running": True})
@@ -289,16 +290,37 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
 
 def _resume(state, checkpoint):
     """Put the optimizer, generator and history back as the checkpoint left them; the first epoch to run."""
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("resume"), dict):
+        raise ConfigError(f"resume takes the checkpoint that deltaprop.io.load_checkpoint returns; received "
+                          f"{type(checkpoint).__name__}{' without a resume point' if isinstance(checkpoint, dict) else ''}")
     point, opt = checkpoint["resume"], state.optimizer
+    was = (checkpoint.get("optimizer") or {}).get("name", opt.name)
+    if was != opt.name:
+        raise ConfigError(f"resume: the checkpoint's run used optimizer {was!r}; received {opt.name!r} "
+                          f"(resume with the same optimizer, or start a new run)")
     opt.t = int(checkpoint.get("t", 0))
     arrays = checkpoint.get("optimizer_state")
     if arrays:
         opt.state = [tuple(s) if len(s) > 1 else s[0] for s in arrays]
+        _check_optimizer_state(opt, state.net, "the checkpoint's optimizer state")
     state.rng.bit_generator.state = point["rng"]
     state.history = History.from_dict(checkpoint.get("history", {}))
     state.skip = int(point["batch"])
     state.best_params = checkpoint.get("best_params")
     return int(point["epoch"])
+
+
+def _check_optimizer_state(opt, net, what, same_count=True):
+    """An optimizer's state (velocities, moments) must fit the network's trained parameters one to one
+    (with ``same_count`` False, a state for another number of parameters is allowed: step() renews it)."""
+    want = [p.shape for p, _ in net.params_and_grads()]
+    if opt.state is None or (not same_count and len(opt.state) != len(want)):
+        return
+    have = [tuple(a.shape for a in (s if isinstance(s, tuple) else (s,)) if a is not None) for s in opt.state]
+    if len(have) != len(want) or any(shapes and set(shapes) != {shape} for shapes, shape in zip(have, want)):
+        raise ConfigError(f"{what} does not fit this network: state for {len(have)} parameter(s) shaped "
+                          f"{[s[0] if s else None for s in have]}; the network trains {len(want)} shaped {want} "
+                          f"(use a new optimizer, or call its reset())")
 
 
 ENGINES = ("auto", "numpy", "compiled")
