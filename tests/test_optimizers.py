@@ -71,3 +71,21 @@ def test_get_optimizer_by_name():
     assert isinstance(opt, dp.Nesterov) and opt.learning_rate == 0.05 and opt.momentum == 0.5
     assert dp.get_optimizer("adam").learning_rate == pytest.approx(0.001)
     assert math.isclose(dp.get_optimizer("sgd", 0.2).learning_rate, 0.2)
+
+
+def test_a_learning_rate_beside_an_optimizer_object_is_refused_not_ignored():
+    adam = dp.Adam(0.001)
+    with pytest.raises(dp.ConfigError) as info:
+        dp.get_optimizer(adam, 0.5)
+    assert str(info.value) == ("learning_rate=0.5 given with an optimizer object that has its own (0.001); "
+                               "set it on the object")
+    with pytest.raises(dp.ConfigError, match="learning_rate=0.5 given"):
+        dp.Network([2, 2], seed=0).fit(np.ones((4, 2)), np.ones((4, 2)), epochs=1, optimizer=adam,
+                                       learning_rate=0.5, verbose=0)
+    assert dp.get_optimizer(adam) is adam and dp.get_optimizer(adam, np.float64(0.001)) is adam  # no conflict
+
+
+def test_a_bad_number_is_shown_as_python_writes_it():
+    with pytest.raises(dp.ConfigError) as info:
+        dp.SGD(np.float64(-0.5))
+    assert str(info.value) == "learning_rate must be a number in (0, inf); received -0.5"

@@ -22,7 +22,8 @@ def _check(name, value, low, high, low_open=True, high_open=True):
     ok = ok and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
     if not ok:
         lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ConfigError(f"{name} must be a number in {lo}{low}, {high}{hi}; received {value!r}")
+        shown = value.item() if isinstance(value, np.generic) else value  # 0.5, not np.float64(0.5)
+        raise ConfigError(f"{name} must be a number in {lo}{low}, {high}{hi}; received {shown!r}")
     return float(value)
 
 
@@ -134,9 +135,13 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Ad
 def get_optimizer(name, learning_rate=None, **kwargs):
     """An optimizer from its name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``).
 
-    An :class:`Optimizer` instance passes through unchanged.
+    An :class:`Optimizer` instance passes through unchanged; it carries its own learning rate, so a
+    different ``learning_rate`` beside it is refused rather than silently ignored.
     """
     if isinstance(name, Optimizer):
+        if learning_rate is not None and _check("learning_rate", learning_rate, 0, math.inf) != name.learning_rate:
+            raise ConfigError(f"learning_rate={float(learning_rate)!r} given with an optimizer object that has its own "
+                              f"({name.learning_rate!r}); set it on the object")
         return name
     cls = choose("optimizer", name, OPTIMIZERS)
     return cls(**kwargs) if learning_rate is None else cls(learning_rate, **kwargs)
