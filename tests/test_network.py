@@ -260,6 +260,12 @@ def test_from_weights_copies_and_accepts_scalar_biases():
     assert W[0, 0] == 0.15
 
 
+def test_sizes_and_layer_numbers_may_be_numpy_integers():
+    assert dp.Network(np.array([4, 5, 3])).sizes == [4, 5, 3]
+    net = dp.Network([4, 5, 3, 2]).freeze(layers=np.int64(2), params="W").freeze(layers=np.array([3]), params=["b"])
+    assert [layer.frozen for layer in net.layers] == [set(), {"W"}, {"b"}]
+
+
 # ---- bad configuration: a clear one-line message with what was expected and received ----------
 @pytest.mark.parametrize("call,words", [
     (lambda: dp.Network([4, 5, 3], activation="sigmod"), ["unknown activation 'sigmod'", "sigmoid", "softmax"]),
@@ -293,6 +299,14 @@ def test_from_weights_copies_and_accepts_scalar_biases():
     (lambda: dp.Network.from_weights([np.ones((0, 2))], [np.zeros(0)], "sigmoid"), ["(n_out, n_in)", "(0, 2)"]),
     (lambda: dp.Network([4, 3]).forward([[1, 2, 3, 4], [1, 2]]), ["X must be a rectangular array", "different lengths"]),
     (lambda: dp.Network([2, 2]).loss(np.ones((2, 2)), [[1, 0], [1]]), ["Y must be a rectangular array"]),
+    (lambda: dp.Network.from_weights([[[1, 2], [3, 4]]], [[0, [0]]], "sigmoid"), ["layer 1: b must be a rectangular array"]),
+    (lambda: dp.Network.from_weights([[[1, 2], [3, 4]]], [["a", "b"]], "sigmoid"), ["layer 1: b must hold numbers", "<U1"]),
+    (lambda: dp.Network.from_weights([[[1, "x"]]], [0], "sigmoid"), ["layer 1: W must hold numbers"]),
+    (lambda: dp.Network([4, np.int64(0), 3]), ["positive integer", "received [4, 0, 3]"]),
+    (lambda: dp.Network(np.array([4.0, 3.0])), ["positive integer", "received [4.0, 3.0]"]),
+    (lambda: dp.Network([4, 5, 3]).freeze(layers=[0, np.int64(7)]), ["integers from 1 to 2", "received [0, 7]"]),
+    (lambda: dp.Network([4, 5, 3]).freeze(layers=1.5), ["integers from 1 to 2", "received [1.5]"]),
+    (lambda: dp.Network([4, 5, 3]).freeze(params=None), ["'W' and 'b'", "received None"]),
 ])
 def test_bad_configuration_says_what_was_expected_and_received(call, words):
     with pytest.raises(dp.DeltapropError) as info:

@@ -10,6 +10,7 @@ Backward pass (反向传播), from the output layer back:
 C is the loss averaged over the batch, plus lambda/2 sum ||W||^2 when an L2 penalty is asked for.
 """
 import copy
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -34,12 +35,20 @@ def make_rng(seed):
     return np.random.default_rng(seed)
 
 
+def _plain(values):
+    """A list of plain Python values, for messages: [4, 0] rather than [np.int64(4), np.int64(0)]."""
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
 def _check_sizes(sizes):
+    if isinstance(sizes, np.ndarray) and sizes.ndim == 1:
+        sizes = sizes.tolist()  # np.array([4, 5, 3]) lists sizes as well as [4, 5, 3] does
     if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
         raise ConfigError(f"sizes must list at least 2 layer sizes (inputs, ..., outputs); received {sizes!r}")
     for s in sizes:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-            raise ConfigError(f"every layer size must be a positive integer; received {sizes!r}")
+            raise ConfigError(f"every layer size must be a positive integer; received {_plain(sizes)!r}")
+    return [int(s) for s in sizes]
 
 
 def as_array(values, name):
@@ -49,6 +58,14 @@ def as_array(values, name):
     except ValueError:
         raise DataError(f"{name} must be a rectangular array (every row the same length); "
                         f"received rows of different lengths") from None
+
+
+def _numbers(values, name, dtype):
+    """values as an array of dtype, with a one-line DataError for ragged or non-numeric values."""
+    values = as_array(values, name)
+    if values.dtype.kind not in "biuf":
+        raise DataError(f"{name} must hold numbers; received an array of dtype {values.dtype}")
+    return values.astype(dtype)
 
 
 def _check_softmax(layers):
@@ -89,7 +106,7 @@ class Network:
 
     def __init__(self, sizes, activation="sigmoid", output_activation=None,
                  init="glorot_uniform", seed=None, dtype="float64"):
-        _check_sizes(sizes)
+        sizes = _check_sizes(sizes)
         n_hidden = len(sizes) - 2
         one = not isinstance(activation, (list, tuple))  # a name (or anything else: Dense refuses it by name)
         hidden = [activation] * n_hidden if one else list(activation)
@@ -122,10 +139,11 @@ class Network:
         net = cls.__new__(cls)
         net.layers = []
         for l, (W, b, act) in enumerate(zip(weights, biases, acts), start=1):
-            W = np.array(as_array(W, f"layer {l}: W"), dtype=dt, ndmin=2)
+            W = np.array(_numbers(W, f"layer {l}: W", dt), ndmin=2)
             if W.ndim != 2 or 0 in W.shape:
                 raise ShapeError(f"layer {l}: expected W as a matrix of shape (n_out, n_in), both at least 1; received shape {W.shape}")
-            b = np.array(b, dtype=dt).reshape(-1) if np.ndim(b) else np.full(W.shape[0], b, dt)
+            b = _numbers(b, f"layer {l}: b", dt)
+            b = b.reshape(-1) if b.ndim else np.full(W.shape[0], b, dt)
             if b.shape != (W.shape[0],):
                 raise ShapeError(f"layer {l}: expected a bias of shape ({W.shape[0]},) for W of shape {W.shape}; received {b.shape}")
             if l > 1 and W.shape[1] != net.layers[-1].n_out:
@@ -181,7 +199,7 @@ class Network:
     def freeze(self, layers=None, params=("W", "b")):
         """Hold parameters fixed during updates (e.g. ``freeze(params="b")`` keeps every bias).
 
-        ``layers`` is a list of 1-based layer numbers (default: all). Gradients are still computed;
+        ``layers`` is a 1-based layer number or a list of them (default: all). Gradients are still computed;
         the optimizer just leaves the frozen arrays alone. ``unfreeze`` undoes it.
         """
         for layer in self._select(layers):
@@ -196,17 +214,19 @@ class Network:
     def _select(self, layers):
         if layers is None:
             return self.layers
-        numbers = [layers] if isinstance(layers, int) else list(layers)
-        bad = [n for n in numbers if not 1 <= n <= len(self.layers)]
+        if isinstance(layers, np.ndarray):
+            layers = layers.tolist()
+        numbers = _plain(list(layers) if isinstance(layers, Iterable) and not isinstance(layers, str) else [layers])
+        bad = [n for n in numbers if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(self.layers)]
         if bad:
-            raise ConfigError(f"layer numbers run from 1 to {len(self.layers)}; received {bad}")
+            raise ConfigError(f"layer numbers are integers from 1 to {len(self.layers)}; received {bad!r}")
         return [self.layers[n - 1] for n in numbers]
 
     @staticmethod
     def _param_names(params):
-        names = {params} if isinstance(params, str) else set(params)
+        names = set(params) if isinstance(params, (list, tuple, set, frozenset)) else {params}
         if not names <= {"W", "b"}:
-            raise ConfigError(f"parameter names are 'W' and 'b'; received {sorted(names)}")
+            raise ConfigError(f"parameter names are 'W' and 'b'; received {params!r}")
         return names
 
     # ---- checking what comes in ------------------------------------------------------------
