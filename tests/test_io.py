@@ -136,6 +136,38 @@ def test_a_model_of_a_boolean_label_column_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
+def _price_model():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(80, 2)) * [100, 10]
+    model = Model(hidden=(4,))
+    model.fit(X, 5000 + 40 * X[:, 0] - 90 * X[:, 1], epochs=5, seed=0, verbose=0)
+    return model, X
+
+
+def test_a_regression_models_target_scaling_round_trips(tmp_path):
+    model, X = _price_model()
+    io.save(model, tmp_path / "r.npz")
+    loaded = io.load(tmp_path / "r.npz")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.scale_targets and loaded.target_spread == model.target_spread
+    np.testing.assert_array_equal(loaded.target_mean, model.target_mean)
+    # a file without target scaling (written before it existed) answers with the network's outputs
+    _rewrite(tmp_path / "r.npz", arrays_change=lambda a: (a.pop("target_mean"), a.pop("target_spread")))
+    old = io.load(tmp_path / "r.npz")
+    np.testing.assert_array_equal(old.predict(X), model.network.predict(model.prepare_X(X))[:, 0])
+
+
+@pytest.mark.parametrize("change", [lambda a: a.pop("target_spread"), lambda a: a.update(target_spread=np.array([0.0])),
+                                    lambda a: a.update(target_mean=np.array([1.0, 2.0])),
+                                    lambda a: a.update(target_spread=np.array([np.inf]))])
+def test_bad_target_scaling_is_refused(tmp_path, change):
+    model, _ = _price_model()
+    io.save(model, tmp_path / "r.npz")
+    _rewrite(tmp_path / "r.npz", arrays_change=change)
+    with pytest.raises(dp.ModelFileError, match="the target scaling does not match the network's 1 outputs"):
+        io.load(tmp_path / "r.npz")
+
+
 def test_save_refuses_what_it_cannot_save(tmp_path):
     with pytest.raises(dp.ConfigError, match="not trained yet"):
         io.save(Model(), tmp_path / "m.npz")

@@ -80,7 +80,7 @@ def test_a_checkpoint_resumes_only_with_its_optimizer_and_network(data, tmp_path
 
 def test_an_optimizer_kept_from_another_network_is_refused_not_misapplied(data):
     X, y = data
-    opt = dp.Adam(0.01)
+    opt = dp.Adam(SETTINGS["learning_rate"])
     new_net().fit(X, y, **SETTINGS, optimizer=opt)
     with pytest.raises(dp.ConfigError, match=r"the state of Adam\(.*\) \(from an earlier fit\) does not fit"):
         dp.Network([5, 9, 3], output_activation="softmax", seed=1).fit(X, y, **SETTINGS, optimizer=opt)

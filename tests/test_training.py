@@ -251,3 +251,31 @@ def test_history_is_plain_data():
     h = History()
     h.append(1, {"loss": 0.5})
     assert h.to_dict()["loss"] == [0.5] and h.last("loss") == 0.5 and h.last("nope") is None
+
+
+def test_a_regression_model_trains_on_standardized_targets_and_answers_in_the_datas_units():
+    """Model.scale_targets: the network of a Model is exactly a network trained on (y - mean) / spread,
+    predictions come back as output * spread + mean, and the History's RMSE is in the data's units."""
+    from deltaprop.model import Model
+    rng = np.random.default_rng(5)
+    X = rng.uniform(size=(200, 3)) * [200, 5, 50]
+    y = 20000 + 300 * X[:, 0] + 5000 * X[:, 1] - 400 * X[:, 2] + rng.normal(0, 3000, 200)
+    kwargs = dict(epochs=60, batch_size=16, optimizer="adam", learning_rate=0.01, seed=2, verbose=0)
+    model = Model(hidden=(6,), activation="tanh")
+    history = model.fit(X, y, **kwargs)
+    mean, spread = y.mean(), np.sqrt(((y - y.mean()) ** 2).mean())
+    assert model.target_mean == pytest.approx([mean], rel=1e-15) and model.target_spread == pytest.approx(spread, rel=1e-15)
+    net = dp.Network([3, 6, 1], "tanh", "identity", "glorot_uniform", 2)
+    Xs = model.prepare_X(X)  # the features as the model scales them (Scaler, tested on its own)
+    by_hand = fit(net, Xs, ((y - mean) / spread)[:, None], loss="squared_error", **kwargs)
+    for a, b in zip(model.network.weights + model.network.biases, net.weights + net.biases):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(model.predict(X), net.predict(Xs)[:, 0] * spread + mean, rtol=1e-12)
+    np.testing.assert_allclose(history["rmse"], np.array(by_hand["rmse"]) * spread, rtol=1e-12)
+    np.testing.assert_allclose(history["loss"], by_hand["loss"], rtol=1e-12)  # the network's own loss
+    rmse = float(np.sqrt(((model.predict(X) - y) ** 2).mean()))
+    assert history["rmse"][-1] == pytest.approx(rmse, rel=1e-9)
+    assert model.evaluate(X, y)["rmse"] == pytest.approx(rmse, rel=1e-12) and model.evaluate(X, y)["r2"] > 0.9
+    unscaled = Model(hidden=(6,), activation="tanh", scale_targets=False)
+    unscaled.fit(X, y, **kwargs)  # the identity output starts near 0, thousands below the targets
+    assert unscaled.target_mean is None and unscaled.evaluate(X, y)["r2"] < 0.5

@@ -31,15 +31,22 @@ class Model:
         identity + squared_error for regression).
     task : "auto", "classification" or "regression"
     scale : "minmax", "standard" or "none"; fitted on the training rows only.
+    scale_targets : for regression, train on standardized targets, (y - mean) / spread (spread: the
+        root mean square of the centered targets, one number for all outputs), and give predictions
+        in the data's units again; the History's rmse is in the data's units, its loss the
+        network's, on the standardized targets. An identity output layer starts near 0, so targets
+        in the thousands would otherwise take thousands of epochs.
     init, dtype : passed to :class:`~deltaprop.network.Network`.
     """
 
     def __init__(self, hidden=(5,), activation="sigmoid", output_activation=None, loss=None,
-                 task="auto", scale="standard", init="glorot_uniform", dtype="float64"):
+                 task="auto", scale="standard", init="glorot_uniform", dtype="float64", scale_targets=True):
         self.hidden = _layer_sizes(hidden)
         self.activation, self.output_activation, self.loss = activation, output_activation, loss
         self.task, self.init, self.dtype = task, init, dtype
         self.scaler = Scaler(scale)
+        self.scale_targets = bool(scale_targets)
+        self.target_mean, self.target_spread = None, 1.0  # y_network = (y - mean) / spread (regression)
         self.network, self.classes, self.feature_names, self.label_name = None, None, None, "label"
         self.settings, self.history = {}, None
 
@@ -78,7 +85,8 @@ class Model:
         if self.task == "regression":
             if y.dtype.kind not in "biuf":
                 _check_numeric_targets(y)
-            return y.reshape(-1, 1).astype(np.float64) if y.ndim == 1 else y.astype(np.float64)
+            Y = y.reshape(-1, 1).astype(np.float64) if y.ndim == 1 else y.astype(np.float64)
+            return Y if self.target_mean is None else (Y - self.target_mean) / self.target_spread
         if y.ndim == 2:
             return y.astype(np.float64)
         index = {c: i for i, c in enumerate(self.classes)}
@@ -116,6 +124,7 @@ class Model:
         if not ((warm_start or resume is not None) and self.network is not None):
             self._setup(data, data.y)  # every class of the data, even one seen only in validation
             self.scaler.fit(X)
+            self._fit_targets(y)
             sizes = [X.shape[1], *self.hidden, self._n_out(y)]
             self.network = Network(sizes, self.activation, self.output_activation, self.init, seed, self.dtype)
         val = None
@@ -131,6 +140,19 @@ class Model:
                            callbacks=callbacks, verbose=verbose, task=self.task, model=self, resume=resume,
                            catch_interrupt=catch_interrupt)
         return self.history
+
+    def _fit_targets(self, y):
+        """The regression targets' mean (per output) and spread (one number), from the training rows."""
+        self.target_mean, self.target_spread = None, 1.0
+        if self.task == "regression" and self.scale_targets:
+            Y = self.encode_y(np.asarray(y))
+            mean = Y.mean(axis=0)
+            spread = float(np.sqrt(((Y - mean) ** 2).mean()))
+            self.target_mean, self.target_spread = mean, spread if spread > 0 else 1.0
+
+    def _in_data_units(self, A):
+        """Network outputs (or encoded targets) of a regression model in the data's units."""
+        return A if self.target_mean is None else A * self.target_spread + self.target_mean
 
     # ---- using ---------------------------------------------------------------------------------
     def _require_fitted(self):
@@ -150,7 +172,7 @@ class Model:
         self._require_fitted()
         if self.task == "classification":
             return np.array(self.classes, dtype=object)[self.predict_proba(X).argmax(axis=1)]
-        A = self.network._forward(self.prepare_X(X))
+        A = self._in_data_units(self.network._forward(self.prepare_X(X)))
         return A[:, 0] if A.shape[1] == 1 else A
 
     def evaluate(self, X, y):
@@ -161,7 +183,7 @@ class Model:
         loss = float(self.network.resolve_loss(self.loss).value(self.network.layers[-1].activation,
                                                                   self.network.layers[-1].z, A, Y).mean())
         if self.task == "regression":
-            return {"loss": loss, **regression_metrics(A, Y), "n": len(Y)}
+            return {"loss": loss, **regression_metrics(self._in_data_units(A), self._in_data_units(Y)), "n": len(Y)}
         return {"loss": loss, "accuracy": accuracy(A, Y), **classification_report(
             _codes(Y), _codes(np.hstack([1 - A, A]) if A.shape[1] == 1 else A), self.classes)}
 

@@ -436,8 +436,8 @@ def _epoch(state, epoch, X, Y, loss, l2, batch_size, shuffle, validation_data, t
     with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught and reported below
         sums = _run_epoch(state.net, state.optimizer, X, Y, loss, l2, batch_size, state.rng, shuffle, state)
     scores = state.batched.scores if state.batched is not None else None
-    logs = _epoch_logs(state.net, loss, X, Y, l2, task, validation_data, state.optimizer,
-                       time.perf_counter() - t0, sums, scores)
+    logs = _in_data_units(state, _epoch_logs(state.net, loss, X, Y, l2, task, validation_data, state.optimizer,
+                                             time.perf_counter() - t0, sums, scores))
     state.in_epoch, state.skip = False, 0
     state.history.append(epoch + 1, logs)
     return logs
@@ -467,8 +467,8 @@ def _compiled_epochs(state, first, span, X, Y, l2, task, validation_data, shuffl
     status, sums, best = state.compiled.epochs(orders, opt.learning_rate, l2, best_score, monitor)
     seconds = (time.perf_counter() - t0) / span
     ran = status // 1000 - 1 if status else span  # the epochs that ended well
-    columns = _kernel_logs(sums[:ran], Y, None if validation_data is None else validation_data[1], l2, task,
-                           opt.learning_rate, seconds)
+    columns = _in_data_units(state, _kernel_logs(sums[:ran], Y, None if validation_data is None else validation_data[1],
+                                                 l2, task, opt.learning_rate, seconds))
     state.history.extend(range(first + 1, first + ran + 1), columns)
     done = _rows(columns)
     state.epoch = first + ran - (0 if status else 1)
@@ -603,6 +603,17 @@ def _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, seconds, sums=N
     logs["lr"], logs["time"] = opt.learning_rate, seconds
     if not math.isfinite(logs["loss"]):
         raise TrainingDiverged(f"the training loss became {logs['loss']}")
+    return logs
+
+
+def _in_data_units(state, logs):
+    """A Model that trains on standardized targets (Model.scale_targets) has its RMSE in the data's
+    units: times the targets' spread (R^2 and the loss stay as the network has them)."""
+    spread = getattr(state.model, "target_spread", 1.0)
+    for key in ("rmse", "val_rmse"):
+        if key in logs and spread != 1.0:  # one epoch's number, or a list of several epochs' (_kernel_logs)
+            value = logs[key]
+            logs[key] = [v * spread for v in value] if isinstance(value, list) else value * spread
     return logs
 
 
