@@ -307,6 +307,9 @@ def test_sizes_and_layer_numbers_may_be_numpy_integers():
     (lambda: dp.Network([4, 5, 3]).freeze(layers=[0, np.int64(7)]), ["integers from 1 to 2", "received [0, 7]"]),
     (lambda: dp.Network([4, 5, 3]).freeze(layers=1.5), ["integers from 1 to 2", "received [1.5]"]),
     (lambda: dp.Network([4, 5, 3]).freeze(params=None), ["'W' and 'b'", "received None"]),
+    (lambda: dp.gradcheck(dp.Network([2, 2]), np.ones((1, 2)), np.ones((1, 2)), eps=0), ["eps must be a number in (0, inf)", "received 0"]),
+    (lambda: dp.gradcheck(dp.Network([2, 2]), np.ones((1, 2)), np.ones((1, 2)), tol=np.float64(-1.0)), ["tol", "received -1.0"]),
+    (lambda: dp.gradcheck([[1.0]], np.ones((1, 2)), np.ones((1, 2))), ["needs a deltaprop Network", "received list"]),
 ])
 def test_bad_configuration_says_what_was_expected_and_received(call, words):
     with pytest.raises(dp.DeltapropError) as info:

@@ -12,9 +12,14 @@ network is checked at full precision. It reports, per layer and parameter, the w
 error |g_bp - g_fd| / max(|g_bp|, |g_fd|, floor): the floor keeps gradients that are both ~0 from
 reporting noise as error.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .errors import ConfigError
+from .network import Network
+from .optimizers import _check as check_positive
 
 
 @dataclass
@@ -53,6 +58,10 @@ class GradcheckReport:
 
 def gradcheck(net, X, Y, loss="squared_error", l2=0.0, eps=1e-3, tol=1e-6, floor=1e-6):
     """Compare ``net.gradients`` with central differences of ``net.loss``; returns a report."""
+    if not isinstance(net, Network):
+        raise ConfigError(f"gradcheck needs a deltaprop Network; received {type(net).__name__}")
+    for name, value in (("eps", eps), ("tol", tol), ("floor", floor)):
+        check_positive(name, value, 0, math.inf)  # eps = 0 would divide by zero; tol or floor 0 checks nothing
     net = net.astype("float64")
     grads = [(dW.copy(), db.copy()) for dW, db in net.gradients(X, Y, loss=loss, l2=l2)]
     rows = []
