@@ -279,3 +279,7 @@ def test_a_regression_model_trains_on_standardized_targets_and_answers_in_the_da
     unscaled = Model(hidden=(6,), activation="tanh", scale_targets=False)
     unscaled.fit(X, y, **kwargs)  # the identity output starts near 0, thousands below the targets
     assert unscaled.target_mean is None and unscaled.evaluate(X, y)["r2"] < 0.5
+    Y = (rng.random((200, 3)) > 0.5).astype(float)  # 0/1 targets of a cross-entropy stay 0/1
+    multi = Model(hidden=(4,), output_activation="sigmoid", loss="binary_cross_entropy")
+    multi.fit(X, Y, epochs=2, seed=0, verbose=0)
+    assert multi.target_mean is None and multi.predict(X).min() >= 0

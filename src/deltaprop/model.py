@@ -144,7 +144,7 @@ class Model:
     def _fit_targets(self, y):
         """The regression targets' mean (per output) and spread (one number), from the training rows."""
         self.target_mean, self.target_spread = None, 1.0
-        if self.task == "regression" and self.scale_targets:
+        if self.task == "regression" and self.scale_targets and self.loss == "squared_error":  # (0/1 targets keep 0/1)
             Y = self.encode_y(np.asarray(y))
             mean = Y.mean(axis=0)
             spread = float(np.sqrt(((Y - mean) ** 2).mean()))
