@@ -169,9 +169,10 @@ class Batched:
         W -= eta (dW + l2 W); b -= eta db                   (one C pass each: sgd, or the momentum,
                                                             Nesterov or Adam step of optimizers.py)
 
-    With plain SGD the first layer's W, which nothing reads after its dW, is updated inside that
-    product (BLAS's C = alpha A B + beta C with alpha = -eta, beta = 1 - eta l2): its dW is never
-    written, so the largest array of the step is not zeroed, written and read back.
+    With plain SGD each trained W is updated inside its own dW product (BLAS's C = alpha A B + beta C
+    with alpha = -eta, beta = 1 - eta l2), once nothing reads it any more: the first layer's in its
+    turn, a layer above after the delta below it is whole. No dW is written, so the largest arrays
+    of the step are not zeroed, written and read back.
 
     Where NumPy's own OpenBLAS can be called from C (:func:`blas`), :meth:`train` runs whole steps
     in one call of ``plan_step`` (fit asks for up to the next 64th step and about 50 ms of them,
