@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
+import deltaprop as dp  # noqa: E402
 from deltaprop.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 # check_estimator skips these by itself; it skips them for sklearn's own MLPs too (docs/sklearn.md).
@@ -308,6 +309,36 @@ def test_settings_sklearn_has_and_deltaprop_does_not_are_refused(iris):
             MLPClassifier(**bad).fit(X, y)
     with pytest.raises(ValueError, match="softmax"):
         MLPRegressor(output_activation="softmax").fit(X, y)
+
+
+NAMES = "expected one of: identity, logistic, tanh, relu, leaky_relu, sigmoid"
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: MLPClassifier(activation="sigmod"), "unknown activation 'sigmod'; " + NAMES),
+    (lambda: MLPClassifier(activation="softmax"), "activation 'softmax' is for a classifier's output, not a hidden layer; " + NAMES),
+    (lambda: MLPClassifier(hidden_layer_sizes=(3, 3), activation=["tanh", "softmax"]), "activation 'softmax' is for"),
+    (lambda: MLPRegressor(output_activation="sigmod"), "unknown output_activation 'sigmod'; " + NAMES),
+])
+def test_activation_names_are_the_ones_the_estimators_accept(iris, make, words):
+    # softmax normalizes a whole layer, so as a hidden activation it was a silent surprise
+    X, y = iris
+    with pytest.raises(dp.ConfigError) as info:
+        make().fit(X, y)
+    assert words in str(info.value)
+
+
+def test_unknown_labels_are_shown_as_plain_values(iris):
+    X, y = iris
+    clf = quiet_fit(MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0), X, y)
+    expected = "y holds labels the classifier was not set up with: [7]; classes_ = [0, 1, 2]"
+    with pytest.raises(dp.DataError) as info:
+        clf.explain(X[0], 7)
+    assert str(info.value) == expected
+    with pytest.raises(dp.DataError, match=r"with: \[5, 6\]; classes_ = \[0, 1, 2\]$"):
+        MLPClassifier(max_iter=2).fit(X, y, validation_data=(X[:60], y[:60] + 5))
+    with pytest.raises(dp.DataError, match=r"^`classes=\[0, 1, 2, 3\]` is not the same as on the first call: \[0, 1, 2\]$"):
+        MLPClassifier().partial_fit(X, y, classes=np.array([0, 1, 2])).partial_fit(X, y, classes=np.array([0, 1, 2, 3]))
 
 
 def test_explain_ledger_of_a_fitted_classifier(iris):

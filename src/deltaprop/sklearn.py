@@ -39,6 +39,9 @@ from .training import fit as train
 SOLVERS = ("adam", "sgd")
 LEARNING_RATES = ("constant", "adaptive")
 SKLEARN_NAMES = {"logistic": "sigmoid"}  # sklearn's activation names that deltaprop spells otherwise
+# sklearn's four, then deltaprop's extra and its own spelling of logistic; never softmax, which
+# normalizes a whole layer and so belongs only on a classifier's output.
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "sigmoid")
 SEED_MAX = 2**31 - 1
 
 
@@ -65,10 +68,18 @@ def _hidden_sizes(hidden_layer_sizes):
     return [int(s) for s in sizes]
 
 
+def _activation(name, value):
+    """The engine's name for a hidden-layer activation ``value``, or a ConfigError listing the valid names."""
+    if not isinstance(value, str) or value not in HIDDEN_ACTIVATIONS:
+        what = f"{name} 'softmax' is for a classifier's output, not a hidden layer" if value == "softmax" else f"unknown {name} {value!r}"
+        raise ConfigError(f"{what}; expected one of: {', '.join(HIDDEN_ACTIVATIONS)}")
+    return _engine_name(value)
+
+
 def _hidden_activations(activation, n_hidden):
-    if isinstance(activation, str):
-        return [_engine_name(activation)] * n_hidden
-    names = [_engine_name(a) for a in activation]
+    if not isinstance(activation, (list, tuple)):
+        return [_activation("activation", activation)] * n_hidden
+    names = [_activation("activation", a) for a in activation]
     if len(names) != n_hidden:
         raise ConfigError(f"activation lists one name per hidden layer: expected {n_hidden}; received {len(names)}")
     return names
@@ -148,7 +159,7 @@ class _BaseMLP(BaseEstimator):
 
     # ---- settings ------------------------------------------------------------------------------
     def _check_params(self):
-        _hidden_sizes(self.hidden_layer_sizes)
+        _hidden_activations(self.activation, len(_hidden_sizes(self.hidden_layer_sizes)))
         _check_choice("solver", self.solver, SOLVERS)
         _check_choice("learning_rate", self.learning_rate, LEARNING_RATES)
         _check_choice("loss", self.loss, self._losses)
@@ -361,7 +372,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.classes_ = self._label_binarizer.classes_
         k, multilabel = len(self.classes_), self._label_binarizer.y_type_.startswith("multilabel")
         if k < 2:
-            raise DataError(f"MLPClassifier needs at least 2 classes in y; received only one class: {self.classes_[0]!r}")
+            raise DataError(f"MLPClassifier needs at least 2 classes in y; received only one class: {self.classes_.tolist()[0]!r}")
         self._out_activation = self._output_activation(k, multilabel)
         # sklearn's layout: one logistic output for two classes, k outputs otherwise; softmax over
         # two classes needs both columns.
@@ -386,15 +397,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _check_same_classes(self, classes):
         if not np.array_equal(np.unique(classes), self.classes_):
-            raise DataError(f"`classes={list(classes)!r}` is not the same as on the first call: "
-                            f"{list(self.classes_)!r}")
+            raise DataError(f"`classes={np.asarray(classes).tolist()!r}` is not the same as on the first call: "
+                            f"{self.classes_.tolist()!r}")
 
     def _encode_y(self, y):
         """Labels to the network's targets: one-hot rows, one 0/1 column (two classes), or indicators."""
         unknown = np.setdiff1d(np.unique(y), self.classes_) if np.ndim(y) == 1 else []
         if len(unknown):
-            raise DataError(f"y holds labels the classifier was not set up with: {list(unknown)[:5]!r}; "
-                            f"classes_ = {list(self.classes_)!r}")
+            raise DataError(f"y holds labels the classifier was not set up with: {unknown.tolist()[:5]!r}; "
+                            f"classes_ = {self.classes_.tolist()!r}")
         Y = self._label_binarizer.transform(y)
         return np.hstack([1 - Y, Y]) if self._two_column else Y
 
@@ -472,10 +483,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                              dtype=(np.float64, np.float32))
 
     def _setup_targets(self, y, classes):
-        out = _engine_name(self.output_activation or "identity")
-        if out == "softmax":
+        if self.output_activation == "softmax":
             raise ConfigError("a regressor's outputs are independent values: "
                               "output_activation 'softmax' is for classifiers")
+        out = _activation("output_activation", self.output_activation or "identity")
         self._out_activation, self._loss_name, self._stratify = out, "squared_error", False
         self._n_out = 1 if y.ndim == 1 else y.shape[1]
 
