@@ -260,6 +260,15 @@ def test_from_weights_copies_and_accepts_scalar_biases():
     assert W[0, 0] == 0.15
 
 
+def test_backward_checks_y_against_the_last_forward_pass(rng):
+    net = dp.Network([3, 4, 2], seed=0)
+    X, Y = rng.normal(size=(5, 3)), rng.random((5, 2))
+    net.forward(X)
+    with pytest.raises(dp.ShapeError, match=r"expected Y of shape \(5, 2\); received \(4, 2\)"):
+        net.backward(Y[:4])
+    assert net.loss(X, Y, l2=np.int64(0)) == net.loss(X, Y)  # a NumPy zero is a valid l2
+
+
 def test_sizes_and_layer_numbers_may_be_numpy_integers():
     assert dp.Network(np.array([4, 5, 3])).sizes == [4, 5, 3]
     net = dp.Network([4, 5, 3, 2]).freeze(layers=np.int64(2), params="W").freeze(layers=np.array([3]), params=["b"])
@@ -310,6 +319,10 @@ def test_sizes_and_layer_numbers_may_be_numpy_integers():
     (lambda: dp.gradcheck(dp.Network([2, 2]), np.ones((1, 2)), np.ones((1, 2)), eps=0), ["eps must be a number in (0, inf)", "received 0"]),
     (lambda: dp.gradcheck(dp.Network([2, 2]), np.ones((1, 2)), np.ones((1, 2)), tol=np.float64(-1.0)), ["tol", "received -1.0"]),
     (lambda: dp.gradcheck([[1.0]], np.ones((1, 2)), np.ones((1, 2))), ["needs a deltaprop Network", "received list"]),
+    (lambda: dp.Network([2, 2]).loss(np.ones((1, 2)), np.ones((1, 2)), l2=-1), ["l2 must be a finite number >= 0", "received -1"]),
+    (lambda: dp.Network([2, 2]).gradients(np.ones((1, 2)), np.ones((1, 2)), l2=[1]), ["l2 must be", "received [1]"]),
+    (lambda: dp.Network([2, 2]).train_step(np.ones((1, 2)), np.ones((1, 2)), "sgd"), ["optimizer object such as SGD(0.1)", "received 'sgd'"]),
+    (lambda: dp.Network([2, 2]).backward(np.ones((1, 2))), ["backward needs a forward pass first"]),
 ])
 def test_bad_configuration_says_what_was_expected_and_received(call, words):
     with pytest.raises(dp.DeltapropError) as info:

@@ -68,6 +68,13 @@ def _numbers(values, name, dtype):
     return values.astype(dtype)
 
 
+def check_l2(l2):
+    """l2 as a float, or a ConfigError: the penalty l2/2 ||W||^2 needs a finite l2 >= 0."""
+    if isinstance(l2, bool) or not isinstance(l2, (int, float, np.integer, np.floating)) or not np.isfinite(l2) or l2 < 0:
+        raise ConfigError(f"l2 must be a finite number >= 0; received {_plain([l2])[0]!r}")
+    return float(l2)
+
+
 def _check_softmax(layers):
     for l, layer in enumerate(layers, start=1):
         if layer.activation.name == "softmax" and layer.n_out == 1:
@@ -265,6 +272,12 @@ class Network:
         check_pair(self.layers[-1].activation, loss)
         return loss
 
+    def _check_batch(self, X, Y, loss, l2):
+        """(X, Y, Loss, l2) checked at the boundary of loss, gradients and train_step."""
+        loss = self.resolve_loss(loss)
+        X = self.check_X(X)
+        return X, self.check_Y(Y, len(X)), loss, check_l2(l2)
+
     # ---- the algorithm -----------------------------------------------------------------------
     def forward(self, X):
         """The last layer's activations, (m, n_out); every layer keeps its z and a."""
@@ -285,16 +298,17 @@ class Network:
 
     def loss(self, X, Y, loss="squared_error", l2=0.0):
         """C = mean over the m samples of C_i, plus l2/2 * sum of squared weights (not biases)."""
-        loss = self.resolve_loss(loss)
-        X = self.check_X(X)
-        Y = self.check_Y(Y, len(X))
+        X, Y, loss, l2 = self._check_batch(X, Y, loss, l2)
         self._forward(X)
         return self._cost(loss, Y, l2)
 
     def backward(self, Y, loss="squared_error", l2=0.0):
         """Backpropagate from the last forward pass; return [(dW, db), ...] for every layer."""
+        out = self.layers[-1]
+        if out.a is None:
+            raise ConfigError("backward needs a forward pass first: call forward(X), or gradients(X, Y) for both")
         loss = self.resolve_loss(loss)
-        return self._backward(Y, loss, l2)
+        return self._backward(self.check_Y(Y, len(out.a)), loss, check_l2(l2))
 
     def _backward(self, Y, loss, l2=0.0):
         out = self.layers[-1]
@@ -312,9 +326,7 @@ class Network:
 
     def gradients(self, X, Y, loss="squared_error", l2=0.0):
         """[(dW, db), ...]: dC/dW and dC/db of the mean loss over the batch, shapes of (W, b)."""
-        loss = self.resolve_loss(loss)
-        X = self.check_X(X)
-        Y = self.check_Y(Y, len(X))
+        X, Y, loss, l2 = self._check_batch(X, Y, loss, l2)
         self._forward(X)
         return self._backward(Y, loss, l2)
 
@@ -330,9 +342,10 @@ class Network:
 
     def train_step(self, X, Y, optimizer, loss="squared_error", l2=0.0):
         """One step of gradient descent on the batch (X, Y); returns the loss before the step."""
-        loss = self.resolve_loss(loss)
-        X = self.check_X(X)
-        Y = self.check_Y(Y, len(X))
+        if not hasattr(optimizer, "step"):
+            raise ConfigError(f"optimizer must be an optimizer object such as SGD(0.1), which keeps its state "
+                              f"between steps; received {optimizer!r}")
+        X, Y, loss, l2 = self._check_batch(X, Y, loss, l2)
         self._forward(X)
         C = self._cost(loss, Y, l2)
         self._backward(Y, loss, l2)
