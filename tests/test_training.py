@@ -283,3 +283,23 @@ def test_a_regression_model_trains_on_standardized_targets_and_answers_in_the_da
     multi = Model(hidden=(4,), output_activation="sigmoid", loss="binary_cross_entropy")
     multi.fit(X, Y, epochs=2, seed=0, verbose=0)
     assert multi.target_mean is None and multi.predict(X).min() >= 0
+
+
+def test_model_keeps_an_optimizer_objects_rate_and_fit_takes_numpy_l2(data):
+    from deltaprop.model import Model
+    X, y = data
+    model = Model(hidden=(3,))
+    assert model.fit(X, y, epochs=2, optimizer=dp.Adam(0.002), verbose=0)["lr"] == [0.002, 0.002]
+    assert model.settings["learning_rate"] == 0.002
+    assert Model(hidden=(3,)).fit(X, y, epochs=1, verbose=0)["lr"] == [0.01]  # a name: the default 0.01
+    with pytest.raises(dp.ConfigError, match="learning_rate=0.5 given with an optimizer object"):
+        Model(hidden=(3,)).fit(X, y, epochs=1, optimizer=dp.Adam(0.002), learning_rate=0.5, verbose=0)
+    fit(dp.Network([3, 4, 3], seed=0), X, y, epochs=1, l2=np.int64(0), verbose=0)
+    with pytest.raises(dp.ConfigError, match=r"l2 must be a finite number >= 0; received -1$"):
+        fit(dp.Network([3, 4, 3], seed=0), X, y, epochs=1, l2=np.int64(-1), verbose=0)
+
+
+def test_an_lr_schedule_that_takes_other_arguments_says_how_it_is_called(data):
+    X, y = data
+    with pytest.raises(dp.ConfigError, match=r"lr_schedule is called as lr_schedule\(epoch, lr0\) and returns the rate"):
+        fit(dp.Network([3, 4, 3], seed=0), X, y, epochs=2, lr_schedule=lambda epoch: 0.1, verbose=0)

@@ -25,7 +25,7 @@ from .errors import ConfigError, ShapeError, choose
 from .activations import get_activation
 from .losses import get_loss
 from .optimizers import SGD
-from .training import _check_l2
+from .network import check_l2
 
 
 # ---- the Trace: plain data ---------------------------------------------------------------------
@@ -99,7 +99,7 @@ def explain(net, x, y, loss="squared_error", lr=0.1, l2=0.0):
     ``x`` is one sample (n_in,) and ``y`` its target (n_out,). Parameters frozen on ``net``
     (``net.freeze(params="b")``) stay fixed in the update, as in Mazur's worked example.
     """
-    l2 = _check_l2(l2)  # as fit checks it: a negative or NaN λ would print a meaningless ledger
+    l2 = check_l2(l2)  # as fit checks it: a negative or NaN λ would print a meaningless ledger
     work = net.copy()  # the user's network is never touched
     X = work.check_X(x)
     if len(X) != 1:

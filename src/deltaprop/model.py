@@ -100,17 +100,20 @@ class Model:
         return np.eye(len(self.classes))[codes]
 
     # ---- training ----------------------------------------------------------------------------
-    def fit(self, X, y, epochs=200, batch_size=16, optimizer="adam", learning_rate=0.01, l2=0.0,
+    def fit(self, X, y, epochs=200, batch_size=16, optimizer="adam", learning_rate=None, l2=0.0,
             validation_data=None, validation_fraction=0.0, stratify=True, seed=None, callbacks=(),
             verbose="auto", lr_schedule=None, shuffle=True, warm_start=False, feature_names=None, label_name=None,
             resume=None, catch_interrupt=False):
         """Fit the scaler on the training rows, build the network and train it; returns a History.
 
         X may be an array or a DataFrame (its column names become the feature names); y holds class
-        names, class codes or real values. The learning rate η defaults to 0.01 (good for Adam).
+        names, class codes or real values. The learning rate η defaults to 0.01 (good for Adam) for an
+        optimizer given by name; an optimizer object keeps its own.
         ``resume`` (from :func:`deltaprop.io.load_checkpoint`, on the model it returned) continues an
         interrupted run: called with the same data and settings it reaches the same weights.
         """
+        if learning_rate is None and isinstance(optimizer, str):
+            learning_rate = 0.01
         if isinstance(y, (list, tuple)):  # before NumPy turns [1, "b", nan] into the strings "1", "b", "nan"
             _check_labels(np.array(y, dtype=object))
         data = as_dataset(X, y, feature_names=feature_names, label_name=label_name or "label")
@@ -132,7 +135,7 @@ class Model:
             Xv, yv = validation_pair(validation_data)
             val = (self.prepare_X(Xv), self.encode_y(np.asarray(yv)))
         self.settings = {**self.settings, "epochs": epochs, "batch_size": batch_size, "optimizer": getattr(optimizer, "name", optimizer),
-                         "learning_rate": learning_rate, "l2": l2, "seed": seed, "shuffle": shuffle,
+                         "learning_rate": getattr(optimizer, "learning_rate", learning_rate), "l2": l2, "seed": seed, "shuffle": shuffle,
                          "validation_fraction": validation_fraction, "stratify": stratify, "scale": self.scaler.kind}
         self.history = fit(self.network, self.prepare_X(X), self.encode_y(y), epochs=epochs, batch_size=batch_size,
                            optimizer=optimizer, learning_rate=learning_rate, loss=self.loss, l2=l2,

@@ -15,7 +15,7 @@ import numpy as np
 
 from .callbacks import ProgressBar, _rows
 from .errors import ConfigError, DataError, ShapeError, TrainingDiverged, choose
-from .network import as_array, make_rng
+from .network import as_array, check_l2, make_rng
 from .optimizers import _check as check_rate, get_optimizer
 
 CLASSIFICATION_LOSSES = ("cross_entropy", "binary_cross_entropy")
@@ -272,7 +272,7 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
         Yv = net.check_Y(prepare_targets(net, validation_data[1], loss_obj.name), len(Xv))
         validation_data = (Xv, Yv)
     batch_size = _check_settings(epochs, batch_size, len(X))
-    l2 = _check_l2(l2)
+    l2 = check_l2(l2)
     opt = get_optimizer(optimizer, learning_rate)
     _check_optimizer_state(opt, net, f"the state of {opt!r} (from an earlier fit)", same_count=False)
     state = FitState(net, model, opt, epochs)
@@ -365,17 +365,17 @@ def _check_callbacks(callbacks):
 
 def _scheduled_rate(lr_schedule, epoch, lr0):
     """lr_schedule(epoch, lr0), held to the rule every optimizer holds its learning rate to."""
-    lr = lr_schedule(epoch, lr0)
+    try:
+        lr = lr_schedule(epoch, lr0)
+    except TypeError as exc:
+        if "positional argument" not in str(exc):
+            raise
+        raise ConfigError(f"lr_schedule is called as lr_schedule(epoch, lr0) and returns the rate; it refused "
+                          f"those arguments ({exc})") from None
     try:
         return check_rate("learning_rate", lr.item() if isinstance(lr, np.generic) else lr, 0, math.inf)
     except ConfigError as exc:
         raise ConfigError(f"lr_schedule({epoch}, {lr0!r}) returned a bad learning rate: {exc}") from None
-
-
-def _check_l2(l2):
-    if isinstance(l2, bool) or not isinstance(l2, (int, float, np.floating)) or not math.isfinite(l2) or l2 < 0:
-        raise ConfigError(f"l2 must be a finite number >= 0; received {l2!r}")
-    return float(l2)
 
 
 def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_data, callbacks, task, initial_epoch):
