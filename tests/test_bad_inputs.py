@@ -174,7 +174,7 @@ CASES = [
        "two.csv: 2 columns; the model needs 4 features", {"two.csv": "5.1,3.5\n"}),
     _c(CSV, "header without the model's feature names", ("predict", "model.npz", "h.csv", "--out", "preds.csv", "--force"),
        "no column(s) x1, x2, x3, x4", {"h.csv": "a,b\n1,2\n"}),
-    _c(CSV, "non-number on standard input", ("predict", "model.npz", "-"), "<stdin>, line 1, column 'x2': 'oops' is not a finite number",
+    _c(CSV, "non-number on standard input", ("predict", "model.npz", "-"), "<stdin>, line 1, column 'x2': 'oops' is not a number",
        stdin=b"5.1,oops,1.4,0.2\n"),
 
     _c(ARG, "unknown command", ("fly",), "invalid choice: 'fly'"),

@@ -205,3 +205,53 @@ def test_a_file_separated_by_something_else_says_so(tmp_path, sep, what):
 def test_ragged_targets_get_a_one_line_error():
     with pytest.raises(DataError, match="received rows of different lengths"):
         as_dataset(np.zeros((3, 2)), [[1, 2], [1], [0, 1]])
+
+
+def test_names_with_a_comma_or_a_space_are_quoted_in_messages():
+    from deltaprop.data import names_text
+    assert names_text(["a", "b,c", "sepal length"]) == "a, 'b,c', 'sepal length'"
+
+
+def test_counts_in_messages_are_singular_for_one(tmp_path):
+    with pytest.raises(DataError, match="1 column; the model needs 2 features"):
+        load_features(write(tmp_path, "1\n2\n"), ["a", "b"])
+    with pytest.raises(DataError, match="line 2: 1 field; expected 3"):
+        load_csv(write(tmp_path, "1,2,x\n3\n"))
+
+
+def test_an_empty_feature_cell_is_called_a_missing_value(tmp_path):
+    for load in (lambda p: load_csv(p), lambda p: load_features(p, ["a", "b"])):
+        with pytest.raises(DataError, match="line 3, column 'b': an empty cell \\(a missing value\\); expected a finite number"):
+            load(write(tmp_path, "a,b,y\n1,2,x\n3,,y\n"))
+
+
+def test_drop_leaves_columns_out_by_name_or_index(tmp_path):
+    from deltaprop.data import NotANumber
+    path = write(tmp_path, "id,a,note,b,y\nr1,1,hi,2,x\nr2,3,ho,4,y\n")
+    with pytest.raises(NotANumber, match="column 'id': 'r1' is not a number") as err:
+        load_csv(path)
+    assert err.value.key == "id" and err.value.label == "y"
+    ds = load_csv(path, drop=["id", "2"])  # a name, and an index (column 'note')
+    assert ds.feature_names == ["a", "b"] and ds.X.tolist() == [[1, 2], [3, 4]] and list(ds.y) == ["x", "y"]
+    with pytest.raises(DataError, match="no column to drop 'nope'; columns are: id, a, note, b, y"):
+        load_csv(path, drop=["nope"])
+    with pytest.raises(DataError, match="column 'y' is the label; expected feature columns to drop"):
+        load_csv(path, drop=["id", "note", "y"])
+    with pytest.raises(DataError, match="no feature column is left after dropping id, a, note, b"):
+        load_csv(path, drop=["id", "a", "note", "b"])
+    plain = write(tmp_path, "r1,1,2,x\nr2,3,4,y\n", "plain.csv")
+    with pytest.raises(NotANumber) as err:
+        load_csv(plain)
+    assert err.value.key == "0"  # no header: the column is named by its index, as drop takes it
+    assert load_csv(plain, drop=["0"]).X.tolist() == [[1, 2], [3, 4]]
+    with pytest.raises(DataError, match="no header line, so columns to drop must be given by index; received 'id'"):
+        load_csv(plain, drop=["id"])
+
+
+def test_features_by_name_leave_the_other_columns_out(tmp_path):
+    path = write(tmp_path, "name,b,a,price\nn1,2,1,10\nn2,4,3,20\n")
+    ds = load_csv(path, features=["a", "b"], prefer_label="price")
+    assert ds.feature_names == ["a", "b"] and ds.X.tolist() == [[1, 2], [3, 4]] and list(ds.y) == [10, 20]
+    with pytest.raises(DataError, match="no label column 'cost' \\(the model's label\\); columns are: name, b, a, price"):
+        load_csv(path, features=["a", "b"], prefer_label="cost")
+    assert list(load_csv(path, features=["a", "b"], prefer_label="cost", label="price").y) == [10, 20]

@@ -36,13 +36,38 @@ class Dataset:
 
 
 def names_text(items, limit=12):
-    """Names for a one-line message: printable ones as they are, others (newlines, ...) as repr;
+    """Names for a one-line message: printable ones as they are, others (newlines, a comma or a
+    space, which would blur where one name ends) as repr;
     past ``limit`` names, the first ones, "…", the last one and how many there are."""
-    items = [t if t.isprintable() else repr(t) for t in map(str, items)]
+    items = [t if t.isprintable() and not (set(t) & set(", ")) else repr(t) for t in map(str, items)]
     if len(items) > limit:
         items = items[:limit - 2] + ["…", items[-1], f"({len(items)} names)"]
         return ", ".join(items[:-1]) + " " + items[-1]
     return ", ".join(items)
+
+
+def count(n, word):
+    """ "1 column", "2 columns"."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class NotANumber(DataError):
+    """A feature cell holds text. ``key`` names its column as ``load_csv(drop=...)`` takes it (by
+    name, or by index in a file without a header), so a caller can suggest leaving it out;
+    ``label`` is the column taken as the label."""
+
+    def __init__(self, message, key, label):
+        super().__init__(message)
+        self.key, self.label = key, label
+
+
+def _cell_problem(cell, v):
+    """Why a feature cell is not usable, or None when ``v`` (its value) is a finite number."""
+    if cell == "":
+        return "an empty cell (a missing value)"
+    if v is None:
+        return f"{cell[:40]!r} is not a number"
+    return None if math.isfinite(v) else f"{cell[:40]!r} is not finite"
 
 
 # ---- reading CSV ----------------------------------------------------------------------------
@@ -123,25 +148,31 @@ def _is_integer(text):
     return text.lstrip("+-").isdigit()
 
 
-def _label_index(label, names, n_cols, name):
-    if label is None:
+def _column_index(key, names, n_cols, name, what="label column"):
+    """The 0-based index of column ``key``: a header name, or an index (negative counts from the end)."""
+    if key is None:
         return n_cols - 1
-    if isinstance(label, (int, np.integer)) or (isinstance(label, str) and label.lstrip("-").isdigit() and label not in names):
-        idx = int(label)
+    if isinstance(key, (int, np.integer)) or (isinstance(key, str) and key.lstrip("-").isdigit() and key not in names):
+        idx = int(key)
         if not -n_cols <= idx < n_cols:
-            raise DataError(f"{name}: label column index {idx} is out of range; the file has {n_cols} columns (0 to {n_cols - 1})")
+            raise DataError(f"{name}: {what} index {idx} is out of range; the file has {count(n_cols, 'column')} "
+                            f"(0 to {n_cols - 1})")
         return idx % n_cols
-    if label in names:
-        return names.index(label)
-    raise DataError(f"{name}: no label column {label!r}; columns are: {names_text(names)}")
+    if key in names:
+        return names.index(key)
+    raise DataError(f"{name}: no {what} {key!r}; columns are: {names_text(names)}")
 
 
-def load_csv(path, label=None, header="auto", prefer_label=None):
+def load_csv(path, label=None, header="auto", prefer_label=None, drop=(), features=None):
     """Read a CSV file into a :class:`Dataset`.
 
     label : column name or index of the targets (default: the last column).
     header : "auto" (detected), True or False.
     prefer_label : a column name to use as the label when ``label`` is None and the header has it.
+    drop : column names or indices to leave out (an id, a free-text note).
+    features : feature names to read, in this order, when the header names them all (a saved
+        model's); the other columns are then left out, and ``prefer_label`` must be there too
+        unless ``label`` is given.
     Feature columns must be numbers; the label column may hold numbers or class names.
     """
     name = "<stdin>" if path == "-" else os.fspath(path)
@@ -156,16 +187,31 @@ def load_csv(path, label=None, header="auto", prefer_label=None):
         raise DataError(f"{name}: only a header line; expected at least one row of data below it")
     if n_cols < 2:
         raise DataError(f"{name}: expected at least 2 columns (features and a label); received {n_cols}{_separator_hint(rows)}")
-    if not has_header and label is not None and not str(label).lstrip("-").isdigit():
-        raise DataError(f"{name}: no header line, so the label column must be given by index; received {label!r}")
+    for what, key in [("the label column", label)] + [("columns to drop", key) for key in drop]:
+        if not has_header and key is not None and not str(key).lstrip("-").isdigit():
+            raise DataError(f"{name}: no header line, so {what} must be given by index; received {key!r}")
     if has_header:
         _check_unique(names, rows[0][0], name)
+    by_name = has_header and features is not None and set(features) <= set(names)
+    if label is None and by_name and prefer_label not in names:
+        raise DataError(f"{name}: no label column {prefer_label!r} (the model's label); columns are: {names_text(names)}")
     if label is None and has_header and prefer_label in names:
         label = prefer_label
-    li = _label_index(label, names, n_cols, name)
-    X, y = _columns(body, li, n_cols, names, name)
-    features = [n for i, n in enumerate(names) if i != li]
-    return Dataset(X, y, features, names[li], name)
+    li = _column_index(label, names, n_cols, name)
+    cols = [names.index(f) for f in features] if by_name else _kept(li, drop, names, name)
+    X, y = _columns(body, li, cols, n_cols, names, name, has_header)
+    return Dataset(X, y, [names[c] for c in cols], names[li], name)
+
+
+def _kept(li, drop, names, name):
+    """The feature columns: all but the label and those in ``drop``."""
+    dropped = {_column_index(key, names, len(names), name, "column to drop") for key in drop}
+    if li in dropped:
+        raise DataError(f"{name}: column {names[li]!r} is the label; expected feature columns to drop")
+    cols = [c for c in range(len(names)) if c != li and c not in dropped]
+    if not cols:
+        raise DataError(f"{name}: no feature column is left after dropping {names_text([names[c] for c in sorted(dropped)])}")
+    return cols
 
 
 def _check_unique(names, line, name):
@@ -176,21 +222,21 @@ def _check_unique(names, line, name):
         seen.add(col)
 
 
-def _columns(body, li, n_cols, names, name):
-    X = np.empty((len(body), n_cols - 1))
+def _columns(body, li, cols, n_cols, names, name, has_header=True):
+    """Features ``X`` (m, len(cols)) from columns ``cols``, and the labels of column ``li``."""
+    X = np.empty((len(body), len(cols)))
     labels = []
     for r, (line, cells) in enumerate(body):
         if len(cells) != n_cols:
-            raise DataError(f"{name}, line {line}: {len(cells)} fields; expected {n_cols} like the first line")
+            raise DataError(f"{name}, line {line}: {count(len(cells), 'field')}; expected {n_cols} like the first line")
         labels.append(cells[li])
-        feats = cells[:li] + cells[li + 1:]
-        for c, cell in enumerate(feats):
+        for c, col in enumerate(cols):
+            cell = cells[col]
             v = _number(cell)
-            if v is None or not math.isfinite(v):
-                col = names[c if c < li else c + 1]
-                what = "not a number" if v is None else "not finite"
-                raise DataError(f"{name}, line {line}, column {col!r}: {cell[:40]!r} is {what}; expected a finite number"
-                                f"{_separator_hint(body)}")
+            problem = _cell_problem(cell, v)
+            if problem:
+                message = f"{name}, line {line}, column {names[col]!r}: {problem}; expected a finite number{_separator_hint(body)}"
+                raise NotANumber(message, names[col] if has_header else str(col), names[li]) if v is None and cell else DataError(message)
             X[r, c] = v
     return X, _label_array(labels, name)
 
@@ -232,7 +278,7 @@ def load_features(path, feature_names, header="auto"):
     else:
         body, width = rows, len(rows[0][1])
         if width not in (n, n + 1):
-            raise DataError(f"{name}: {width} columns; the model needs {n} features ({names_text(feature_names)})"
+            raise DataError(f"{name}: {count(width, 'column')}; the model needs {n} features ({names_text(feature_names)})"
                             f"{_separator_hint(rows)}")
         cols = list(range(n))
     if not body:
@@ -244,11 +290,12 @@ def _pick(body, cols, width, feature_names, name):
     X = np.empty((len(body), len(cols)))
     for r, (line, cells) in enumerate(body):
         if len(cells) != width:
-            raise DataError(f"{name}, line {line}: {len(cells)} fields; expected {width} like the first line")
+            raise DataError(f"{name}, line {line}: {count(len(cells), 'field')}; expected {width} like the first line")
         for c, col in enumerate(cols):
             v = _number(cells[col])
-            if v is None or not math.isfinite(v):
-                raise DataError(f"{name}, line {line}, column {feature_names[c]!r}: {cells[col][:40]!r} is not a finite number")
+            problem = _cell_problem(cells[col], v)
+            if problem:
+                raise DataError(f"{name}, line {line}, column {feature_names[c]!r}: {problem}; expected a finite number")
             X[r, c] = v
     return X
 
@@ -264,7 +311,7 @@ def _iris_columns():
     """The bundled file, parsed once a process (load_iris hands out copies)."""
     text = resources.files("deltaprop").joinpath("data/iris.csv").read_bytes()
     rows = _parse_rows(text, "iris.csv")
-    return _columns(rows, 4, 5, ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"], "iris.csv")
+    return _columns(rows, 4, range(4), 5, ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"], "iris.csv")
 
 
 def as_dataset(X, y=None, feature_names=None, label_name="label"):
