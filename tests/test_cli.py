@@ -203,9 +203,10 @@ def test_the_default_demo_plot_is_replaced_only_if_the_demo_drew_it(tmp_path, ca
 
 
 @pytest.mark.parametrize("argv,words", [
-    (["train", "{csv}", "--out", "same.npz", "--metrics-json", "same.npz"], "same file as the output 'same.npz'"),
-    (["train", "{csv}", "--out", "x.png", "--plot", "x.png"], "same file as the output 'x.png'"),
-    (["train", "{csv}", "--out", "m.npz", "--checkpoint", "m.npz"], "same file as the output 'm.npz'"),
+    (["train", "{csv}", "--out", "same.npz", "--metrics-json", "same.npz"], "--out and --metrics-json both name 'same.npz'"),
+    (["train", "{csv}", "--out", "x.png", "--plot", "x.png"], "--out and --plot both name 'x.png'"),
+    (["train", "{csv}", "--out", "m.npz", "--checkpoint", "m.npz"], "--out and --checkpoint both name 'm.npz'"),
+    (["train", "{csv}", "--out", "m.png", "--plot", "./m.png"], "--out and --plot name the same file ('m.png', './m.png')"),
     (["train", "{csv}", "--metrics-json", "alias.csv"], "same file as the input"),  # a symlink to the data
     (["train", "{csv}", "--out", "{csv}", "--force"], "same file as the input"),
     (["evaluate", "model.npz", "{csv}", "--json", "model.npz", "--force"], "same file as the input 'model.npz'"),
@@ -355,3 +356,223 @@ def test_counts_are_singular_for_one_and_an_unsaved_model_is_said(iris_csv, tmp_
     assert code == 0 and "wrote 1 prediction to" in err
     code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "one.csv")
     assert code == 0 and ": 1 row, Model(" in out
+
+
+# ---- columns that are not features ----------------------------------------------------------------
+def _iris_with_names(tmp_path):
+    header = "sepal_length,sepal_width,petal_length,petal_width,species"
+    (tmp_path / "ih.csv").write_text(header + "\n" + "".join(",".join(r) + "\n" for r in IRIS_ROWS))
+    (tmp_path / "withid.csv").write_text(f"name,{header}\n" + "".join(f"flower{i}," + ",".join(r) + "\n"
+                                                                     for i, r in enumerate(IRIS_ROWS)))
+    return tmp_path / "ih.csv", tmp_path / "withid.csv"
+
+
+def test_evaluate_ignores_a_text_column_the_model_does_not_use(tmp_path, capsys):
+    plain, withid = _iris_with_names(tmp_path)
+    run(capsys, "train", plain, "--epochs", 20, "--out", tmp_path / "ih.npz", "-q")
+    _, reference, _ = run(capsys, "evaluate", tmp_path / "ih.npz", plain)
+    code, out, err = run(capsys, "evaluate", tmp_path / "ih.npz", withid)
+    assert code == 0 and err == "" and out.split("\n", 1)[1] == reference.split("\n", 1)[1]
+    (tmp_path / "nolabel.csv").write_text(withid.read_text().replace(",species\n", ",kind\n", 1))
+    code, _, err = run(capsys, "evaluate", tmp_path / "ih.npz", tmp_path / "nolabel.csv")
+    assert code == 2 and "no label column 'species' (the model's label); columns are: name, sepal_length" in err
+
+
+def test_train_drops_columns_and_a_text_column_hints_at_drop(tmp_path, capsys):
+    plain, withid = _iris_with_names(tmp_path)
+    code, _, err = run(capsys, "train", withid, "--epochs", 2)
+    assert code == 2 and "column 'name': 'flower0' is not a number" in err and "leave it out with --drop name" in err
+    code, out, _ = run(capsys, "train", withid, "--epochs", 2, "--drop", "name")
+    assert code == 0 and "150 rows, 4 features, label 'species'" in out
+    code, _, err = run(capsys, "train", plain, "--epochs", 2, "--label", 0)  # a numeric label: the text is a feature now
+    assert code == 2 and "the label is column 'sepal_length' (--label 0)" in err and "--drop species" in err
+
+
+# ---- standard output: '-', a closed pipe ------------------------------------------------------------
+def test_dash_is_standard_output_for_text_and_refused_for_binary_files(iris_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "train", iris_csv, "--epochs", 3, "--metrics-json", "-")
+    assert code == 0 and json.loads(out)["epoch"] == [1, 2, 3] and "final: val_accuracy" in err
+    code, out, err = run(capsys, "demo", "--epochs", 3, "--no-plot", "--metrics-json", "-")
+    assert code == 0 and len(json.loads(out)["loss"]) == 3 and "final validation accuracy" in err
+    code, out, err = run(capsys, "explain", "--example", "lee", "--out", "-")
+    assert code == 0 and out.startswith("Hung-yi Lee") and err == ""
+    for argv in (["train", iris_csv, "--out", "-"], ["train", iris_csv, "--plot", "-"], ["train", iris_csv, "--checkpoint", "-"],
+                 ["demo", "--plot", "-"], ["explain", "--example", "lee", "--diagram", "-"]):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and "writes a binary file, which cannot go to standard output" in err, argv
+    assert os.listdir(tmp_path) == ["iris.csv"]  # no file named "-"
+
+
+def test_a_closed_pipe_ends_quietly_and_the_work_is_done(iris_csv, tmp_path):
+    import subprocess
+    import sys
+    for argv in (["train", iris_csv, "--epochs", 3, "--out", tmp_path / "m.npz"], ["demo", "--seeds", "0-2", "--epochs", 2],
+                 ["evaluate", tmp_path / "m.npz", iris_csv], ["predict", tmp_path / "m.npz", iris_csv]):
+        p = subprocess.Popen([sys.executable, "-m", "deltaprop", *map(str, argv)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=tmp_path)
+        p.stdout.close()  # as `| head -0` would: every write to standard output meets EPIPE
+        err = p.stderr.read().decode()
+        assert p.wait() == 0 and "error" not in err and "Exception" not in err, (argv, err)
+    assert (tmp_path / "m.npz").exists()
+
+
+def test_the_pipe_guard_drops_writes_after_epipe():
+    from deltaprop.cli import _PipeGuard
+
+    class Closed:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+        flush = write
+    guard = _PipeGuard(Closed())
+    assert guard.write("x") == 1 and guard.closed_pipe
+    guard.write("more"), guard.flush()  # no second error
+
+
+# ---- what auto, classification and early stopping do with numbers ------------------------------------
+def test_integer_labels_taken_for_regression_get_a_note(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 2))
+    (tmp_path / "s.csv").write_text("a,b,y\n" + "".join(f"{a},{b},{i % 3}\n" for i, (a, b) in enumerate(X)))
+    code, out, _ = run(capsys, "train", tmp_path / "s.csv", "--epochs", 2, "-q")
+    assert code == 0 and "note: label 'y' has 3 distinct integer values: treated as regression; " \
+                          "pass --task classification for classes" in out
+    code, out, _ = run(capsys, "train", tmp_path / "s.csv", "--epochs", 2, "-q", "--task", "regression")
+    assert code == 0 and "note:" not in out
+
+
+def test_classification_of_measured_numbers_and_patience_without_validation_are_refused(tmp_path, capsys):
+    reg = _regression_csv(tmp_path)
+    code, out, err = run(capsys, "train", reg, "--epochs", 2, "--task", "classification")
+    assert code == 2 and "label 't' holds 60 distinct numbers, not all integers; expected class labels" in err
+    code, out, err = run(capsys, "train", reg, "--epochs", 2, "--patience", 3, "--val-fraction", 0)
+    assert code == 2 and "--patience 3 stops when the validation loss stops improving; expected --val-fraction above 0" in err
+
+
+def test_an_undefined_r2_is_null_in_json_and_said_on_the_terminal(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2))
+    (tmp_path / "r.csv").write_text("a,b,y\n" + "".join(f"{a},{b},{a + b:.4f}\n" for a, b in X))
+    (tmp_path / "c.csv").write_text("a,b,y\n" + "".join(f"{a},{b},5.5\n" for a, b in X))
+    code, out, _ = run(capsys, "train", tmp_path / "r.csv", "--epochs", 2, "--val-fraction", 0.05, "--out", tmp_path / "r.npz",
+                       "--metrics-json", tmp_path / "h.json")  # one validation row: its R² is undefined
+    text = (tmp_path / "h.json").read_text()
+    assert code == 0 and "NaN" not in text and json.loads(text)["val_r2"] == [None, None]
+    assert "val_r2 undefined (the validation targets are all equal)" in out
+    code, out, _ = run(capsys, "evaluate", tmp_path / "r.npz", tmp_path / "c.csv", "--json", tmp_path / "m.json")
+    assert code == 0 and "R² undefined (the targets are all equal)" in out and "nan" not in out
+    assert json.loads((tmp_path / "m.json").read_text())["r2"] is None
+
+
+# ---- tables -------------------------------------------------------------------------------------------
+def _classes_csv(tmp_path, name, labels, m=60):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(m, 2))
+    path = tmp_path / name
+    path.write_text("a,b,y\n" + "".join(f"{a:.4f},{b:.4f},{labels[i % len(labels)]}\n" for i, (a, b) in enumerate(X)))
+    return path
+
+
+def test_the_evaluate_table_lines_up_with_short_class_names(tmp_path, capsys):
+    path = _classes_csv(tmp_path, "b.csv", [0, 1])
+    run(capsys, "train", path, "--epochs", 2, "--out", tmp_path / "b.npz", "-q")
+    code, out, _ = run(capsys, "evaluate", tmp_path / "b.npz", path)
+    lines = out.splitlines()
+    head = lines.index(next(l for l in lines if l.startswith("class")))
+    assert code == 0 and lines[head].startswith("class  ") and len({len(l) for l in lines[head:head + 3]}) == 1
+
+
+def test_a_confusion_matrix_too_wide_to_print_is_left_to_json_and_plot(tmp_path, capsys):
+    path = _classes_csv(tmp_path, "c.csv", list(range(13)), m=260)
+    run(capsys, "train", path, "--epochs", 2, "--task", "classification", "--out", tmp_path / "c.npz", "-q")
+    code, out, _ = run(capsys, "evaluate", tmp_path / "c.npz", path, "--json", tmp_path / "m.json")
+    assert code == 0 and "confusion matrix: 13 classes, too wide to print; it is in --json, and --plot draws it" in out
+    assert "rows: true" not in out and len(json.loads((tmp_path / "m.json").read_text())["confusion_matrix"]) == 13
+
+
+@pytest.mark.parametrize("labels,given,expected", [([1.0, 2.0, 3.0], "1", "1.0"), ([-1, 1], "1.0", "1"), ([-1, 1], "-1", "-1")])
+def test_explain_matches_numeric_classes_by_value(tmp_path, capsys, labels, given, expected):
+    path = _classes_csv(tmp_path, "n.csv", labels)
+    run(capsys, "train", path, "--epochs", 2, "--task", "classification", "--out", tmp_path / "n.npz", "-q")
+    code, out, err = run(capsys, "explain", "--model", tmp_path / "n.npz", "--sample", "0.1,0.2", "--target", given,
+                         "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["y"] == [1.0 if str(c) == expected else 0.0 for c in sorted(labels)]
+    code, _, err = run(capsys, "explain", "--model", tmp_path / "n.npz", "--sample", "0.1,0.2", "--target", "7")
+    assert code == 2 and "--target must be one of the model's classes" in err
+
+
+# ---- messages ---------------------------------------------------------------------------------------
+def test_output_names_that_cannot_be_files_are_said_plainly(iris_csv, tmp_path, capsys):
+    code, _, err = run(capsys, "train", iris_csv, "--out", f"{iris_csv}/m.npz")
+    assert code == 2 and f"cannot write '{iris_csv}/m.npz': '{iris_csv}' is a file, not a folder" in err
+    with pytest.raises(SystemExit):
+        main(["train", iris_csv, "--out", ""])
+    assert "argument --out: expected a file name; received ''" in capsys.readouterr().err
+
+
+def test_an_unknown_option_points_to_the_commands_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "x.csv", "--bogus"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err == "deltaprop: error: unrecognized arguments: --bogus (see 'deltaprop train --help')\n"
+
+
+def test_a_missing_checkpoint_is_called_a_checkpoint(iris_csv, tmp_path, capsys):
+    code, _, err = run(capsys, "train", iris_csv, "--resume", tmp_path / "nope.npz")
+    assert code == 2 and "nope.npz: no such checkpoint file" in err
+
+
+def test_a_full_disk_names_the_file(iris_csv, tmp_path, capsys, monkeypatch):
+    import errno
+    from deltaprop import io
+    run(capsys, "train", iris_csv, "--epochs", 2, "--out", tmp_path / "m.npz", "-q")
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(io, "atomic_write_text", full)
+    code, _, err = run(capsys, "predict", tmp_path / "m.npz", iris_csv, "--out", tmp_path / "p.csv")
+    assert code == 2 and err == f"deltaprop: error: cannot write '{tmp_path / 'p.csv'}': No space left on device\n"
+
+
+# ---- what is printed ------------------------------------------------------------------------------------
+def test_regression_predictions_have_six_significant_digits(tmp_path, capsys):
+    reg = _regression_csv(tmp_path)
+    run(capsys, "train", reg, "--epochs", 2, "--out", tmp_path / "r.npz", "-q")
+    code, out, _ = run(capsys, "predict", tmp_path / "r.npz", reg)
+    rows = out.splitlines()
+    assert code == 0 and rows[0] == "t" and all(v == f"{float(v):.6g}" for v in rows[1:])
+
+
+def test_files_written_are_said_in_the_same_words(iris_csv, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    run(capsys, "train", iris_csv, "--epochs", 2, "--out", tmp_path / "m.npz", "-q")
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", iris_csv, "--plot", tmp_path / "cm.png")
+    assert code == 0 and f"drew the confusion matrix to {tmp_path / 'cm.png'}" in out
+    code, out, err = run(capsys, "explain", "--example", "lee", "--diagram", tmp_path / "d.png")
+    assert code == 0 and out.startswith("Hung-yi Lee") and err == f"drew the network to {tmp_path / 'd.png'}\n"
+    code, out, err = run(capsys, "explain", "--example", "lee", "--out", tmp_path / "e.txt")
+    assert code == 0 and out == f"wrote the explanation to {tmp_path / 'e.txt'}\n" and err == ""
+
+
+def test_resuming_prints_the_header_first(iris_csv, tmp_path, capsys):
+    ck = tmp_path / "ck.npz"
+    run(capsys, "train", iris_csv, "--epochs", 2, "--checkpoint", ck, "--checkpoint-every", 1, "-q")
+    code, out, _ = run(capsys, "train", iris_csv, "--resume", ck)
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("deltaprop train:") and lines[1].startswith("nothing left to train")
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--seed", 3, "--seeds", "0-2"], "--seed 3 picks one run; --seeds runs several"),
+    (["--seeds", "0,0,1"], "argument --seeds: expected each seed once; received '0,0,1' (seed 0 twice)"),
+    (["--seeds", "0-999999"], "argument --seeds: expected at most 1000 seeds; received '0-999999' (1,000,000 seeds)"),
+])
+def test_demo_seed_mistakes_are_refused(tmp_path, capsys, monkeypatch, argv, words):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["demo", "--no-plot", *map(str, argv)])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and err.count("\n") == 1

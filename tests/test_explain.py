@@ -397,12 +397,20 @@ def test_cli_writes_files_and_diagrams(capsys, tmp_path):
     (["--example", "lee", "--digits", "0"], "digits must be an integer from 1 to 17"),
     (["--example", "lee", "--l2", "-5"], "l2 must be a finite number >= 0; received -5.0"),  # as train says it
     (["--example", "lee", "--l2", "nan"], "l2 must be a finite number >= 0; received nan"),
-    (["--example", "lee", "--lr", "nan"], "learning_rate must be a number in (0, inf); received nan"),
 ])
 def test_cli_refuses_mistakes_with_a_message(capsys, argv, message):
     assert main(["explain", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("deltaprop: error:") and message in err
+
+
+@pytest.mark.parametrize("command", [["explain", "--example", "lee"], ["train", "data.csv"]])
+@pytest.mark.parametrize("lr", ["0", "nan", "-1"])
+def test_cli_refuses_a_bad_learning_rate_in_the_same_words_as_train(capsys, command, lr):
+    with pytest.raises(SystemExit) as info:
+        main([*command, f"--lr={lr}"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and f"argument --lr: expected a finite number > 0; received '{lr}'" in err
 
 
 def test_cli_model_sample_and_class_name(capsys, tmp_path):

@@ -6,10 +6,13 @@ bug and keeps its traceback. Outputs the user names are never silently replaced:
 needs ``--force``, and every write is atomic.
 """
 import argparse
+import contextlib
 import json
+import math
 import os
 import sys
 import unicodedata
+from collections import Counter
 
 from . import __version__
 from .activations import ACTIVATIONS
@@ -56,19 +59,34 @@ def _seed(text):  # NumPy's generators take only non-negative seeds
     return _checked(text, int, lambda v: v >= 0, "a non-negative integer seed")
 
 
+MAX_SEEDS = 1000
+
+
 def _seed_range(text):
-    """"0-9" or "1,4,7" -> list of seeds."""
+    """"0-9" or "1,4,7" -> list of seeds: at most MAX_SEEDS, none twice."""
     try:
         if "-" in text.strip("-"):
             lo, hi = text.split("-", 1)
-            seeds = list(range(int(lo), int(hi) + 1))
+            seeds = range(int(lo), int(hi) + 1)
         else:
             seeds = [int(s) for s in text.split(",")]
     except ValueError:
         seeds = []
     if not seeds or min(seeds) < 0:
         raise argparse.ArgumentTypeError(f"expected non-negative seeds like 0-9 or 1,4,7; received {text!r}")
-    return seeds
+    if len(seeds) > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_SEEDS} seeds; received {text!r} ({len(seeds):,} seeds)")
+    twice = [seed for seed, n in Counter(seeds).items() if n > 1]
+    if twice:
+        raise argparse.ArgumentTypeError(f"expected each seed once; received {text!r} (seed {twice[0]} twice)")
+    return list(seeds)
+
+
+def _output(text):
+    """An output file name: '' is a mistake (an unset shell variable?), not "no output"."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file name; received ''")
+    return text
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -89,6 +107,14 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"deltaprop: error: {message} (see '{self.prog} --help')\n")
 
+    def parse_args(self, args=None, namespace=None):
+        """argparse's, but an unknown option is reported with the help of the command it was given to."""
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(self, "commands", {}).get(getattr(args, "command", None), self)
+            command.error(f"unrecognized arguments: {' '.join(extras)}")
+        return args
+
 
 # ---- commands ---------------------------------------------------------------------------------
 def _add_header_options(p):
@@ -105,8 +131,8 @@ def _add_demo(sub):
     p.add_argument("--seed", type=_seed, default=None, help="random seed (default: 0; 1 with --faithful)")
     p.add_argument("--seeds", type=_seed_range, help="run several seeds, e.g. 0-9, and print a table (no plot)")
     p.add_argument("--epochs", type=_positive_int, default=300, help="passes over the training rows")
-    p.add_argument("--metrics-json", metavar="F", help="write the per-epoch History as JSON")
-    p.add_argument("--plot", metavar="F", default=None,
+    p.add_argument("--metrics-json", metavar="F", type=_output, help="write the per-epoch History as JSON ('-': standard output)")
+    p.add_argument("--plot", metavar="F", type=_output, default=None,
                    help=f"learning curves image, .png, .svg or .pdf (default: {DEMO_PLOT}, replaced only if the demo drew it)")
     p.add_argument("--no-plot", action="store_true", help="do not draw the curves")
     p.add_argument("--quiet", "-q", action="store_true", help="only the final summary and the files written")
@@ -121,12 +147,15 @@ def run_demo(args):
     from .recipes import RECIPES
     if args.seeds and args.plot:
         raise ConfigError("--plot draws the learning curves of one run; --seeds runs several (drop --plot, or pick one --seed)")
+    if args.seeds and args.seed is not None:
+        raise ConfigError(f"--seed {args.seed} picks one run; --seeds runs several; expected one of the two")
     recipe = "faithful" if args.faithful else "default"
     plot = None if args.no_plot or args.seeds else (args.plot or DEMO_PLOT)
     default_plot = plot is not None and not args.plot
     if default_plot:
         _check_demo_plot(plot, args.force)
-    _check_outputs(args, [plot, args.metrics_json], plots=[plot], replaceable=[plot] if default_plot else ())
+    _check_outputs(args, {"--plot": plot, "--metrics-json": args.metrics_json}, plots=[plot],
+                   replaceable=[plot] if default_plot else (), text=["--metrics-json"])
     if args.seeds:
         return _demo_seeds(recipe, args)
     seed = args.seed if args.seed is not None else (1 if args.faithful else 0)
@@ -135,10 +164,11 @@ def run_demo(args):
         print("  4-5-3 sigmoid network, per-sample SGD (learning rate 0.2), 1/2 squared error, 130 train / 20 validation rows")
     result = RECIPES[recipe](seed=seed, epochs=args.epochs, verbose=0 if args.quiet else "auto")
     print(f"final validation accuracy: {result.val_accuracy:.1%} ({round(result.val_accuracy * 20)}/20)")
-    _write_outputs(result.history, plot, args.metrics_json, f"Iris, {recipe} recipe, seed {seed}")
+    _write_outputs(args, result.history, plot, f"Iris, {recipe} recipe, seed {seed}")
     if plot and plot.lower().endswith(".png"):
         from .io import mark_png
-        mark_png(plot, *DEMO_MARK)
+        with _writing(plot):
+            mark_png(plot, *DEMO_MARK)
     return 0
 
 
@@ -167,9 +197,8 @@ def _demo_seeds(recipe, args):
     mean = sum(r.val_accuracy for r in results) / len(results)
     print(f"{'mean':>6}  {mean:>12.1%}")
     if args.metrics_json:
-        from .io import atomic_write_text
-        atomic_write_text(args.metrics_json, json.dumps({str(r.seed): r.history.to_dict() for r in results}))
-        print(f"wrote each seed's per-epoch history to {args.metrics_json}")
+        _write_text(args, args.metrics_json, _json({str(r.seed): r.history.to_dict() for r in results}),
+                    "each seed's per-epoch history")
     return 0
 
 
@@ -178,6 +207,8 @@ def _add_train(sub):
                        description="Train a network on a CSV file (features in columns, one label column).")
     p.add_argument("data", metavar="DATA.csv", help="the training data: numeric feature columns and one label column")
     p.add_argument("--label", help="label column, by name or 0-based index (default: the last)")
+    p.add_argument("--drop", metavar="COL[,COL...]", type=lambda text: text.split(","), default=[],
+                   help="columns to leave out (an id, a note), by name or 0-based index")
     _add_header_options(p)
     p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                    help="auto: classes for text labels or a few integers, else regression")
@@ -199,11 +230,12 @@ def _add_train(sub):
     p.add_argument("--patience", type=_positive_int,
                    help="early stopping: epochs without val_loss improvement; the best epoch's weights are kept")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (weights, split, shuffling)")
-    p.add_argument("--out", metavar="MODEL", help="save the trained model (.npz)")
-    p.add_argument("--plot", metavar="F", help="learning curves image (.png, .svg or .pdf)")
-    p.add_argument("--regions", metavar="F", help="decision regions image (classification with 2 features)")
-    p.add_argument("--metrics-json", metavar="F", help="write the per-epoch History as JSON")
-    p.add_argument("--checkpoint", metavar="F", help="checkpoint file (default with --out: MODEL.ckpt.npz)")
+    p.add_argument("--out", metavar="MODEL", type=_output, help="save the trained model (.npz)")
+    p.add_argument("--plot", metavar="F", type=_output, help="learning curves image (.png, .svg or .pdf)")
+    p.add_argument("--regions", metavar="F", type=_output, help="decision regions image (classification with 2 features)")
+    p.add_argument("--metrics-json", metavar="F", type=_output,
+                   help="write the per-epoch History as JSON ('-': standard output, the report to standard error)")
+    p.add_argument("--checkpoint", metavar="F", type=_output, help="checkpoint file (default with --out: MODEL.ckpt.npz)")
     p.add_argument("--checkpoint-every", type=_positive_int, default=CHECKPOINT_EVERY, metavar="N", help="epochs between checkpoints")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run (same data; settings from the checkpoint)")
     p.add_argument("--quiet", "-q", action="store_true", help="only the final summary and the files written")
@@ -212,19 +244,17 @@ def _add_train(sub):
 
 
 def run_train(args):
-    from .data import load_csv
     from .training import History, TrainingInterrupted
-    outputs = [args.out, args.plot, args.metrics_json, args.regions]
-    _check_outputs(args, outputs, plots=[args.plot, args.regions], inputs=[args.data, args.resume])
+    outputs = {"--out": args.out, "--plot": args.plot, "--metrics-json": args.metrics_json, "--regions": args.regions}
+    _check_outputs(args, outputs, plots=[args.plot, args.regions], inputs=[args.data, args.resume], text=["--metrics-json"])
     checkpoint = _checkpoint_path(args, outputs)
     model, resume = _resumed_model(args.resume) if args.resume else (None, None)
-    data = load_csv(args.data, label=args.label, header=args.header,
-                    prefer_label=model.label_name if model else None)
+    data = _training_data(args, model)
     _check_regions(args.regions, model, data, args.task)
-    model, kwargs = _resume_settings(model, resume, data, args) if resume else _fresh(args, data)
     if not args.quiet:
         print(f"deltaprop train: {data.source}: {_count(len(data), 'row')}, {_count(data.X.shape[1], 'feature')}, "
               f"label {data.label_name!r}")
+    model, kwargs = _resume_settings(model, resume, data, args) if resume else _fresh(args, data)
     if resume and _finished(resume, kwargs):
         history = model.history = History.from_dict(resume["history"])
     else:
@@ -243,15 +273,31 @@ def run_train(args):
     _save_model(model, args.out, "model")
     if checkpoint and not args.checkpoint and os.path.exists(checkpoint):
         os.remove(checkpoint)  # MODEL.ckpt.npz only guards a run in progress; the model is saved now
-    _write_outputs(history, args.plot, args.metrics_json, f"{os.path.basename(data.source)}: {model!r}")
+    _write_outputs(args, history, args.plot, f"{os.path.basename(data.source)}: {model!r}")
     if args.regions:
         from .plotting import plot_decision_regions
-        print(f"drew the decision regions to {plot_decision_regions(model, data.X, data.y, args.regions)}")
+        with _writing(args.regions):
+            drawn = plot_decision_regions(model, data.X, data.y, args.regions)
+        print(f"drew the decision regions to {drawn}")
     return 0
 
 
+def _training_data(args, model):
+    """The CSV as a Dataset; a text column among the features gets a hint to --drop it."""
+    import shlex
+    from .data import NotANumber, load_csv
+    try:
+        return load_csv(args.data, label=args.label, header=args.header, drop=args.drop,
+                        prefer_label=model.label_name if model else None)
+    except NotANumber as exc:
+        label = f"the label is column {exc.label!r} (--label {args.label}); " if args.label is not None else ""
+        raise DataError(f"{exc}; {label}if this column is not a feature, "
+                        f"leave it out with --drop {shlex.quote(exc.key)}") from None
+
+
 def _count(n, word):
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    from .data import count
+    return count(n, word)
 
 
 def _check_regions(path, model, data, task):
@@ -271,6 +317,10 @@ def _fresh(args, data):
     """A new Model and the fit settings from the command line."""
     from .model import Model
     _check_network_size(data.X.shape[1], args.hidden)
+    if args.patience and not args.val_fraction:
+        raise ConfigError(f"--patience {args.patience} stops when the validation loss stops improving; expected "
+                          f"--val-fraction above 0 to hold out validation rows; received 0")
+    _check_task(args.task, data)
     model = Model(hidden=args.hidden, activation=args.activation, output_activation=args.output_activation,
                   loss=args.loss, task=args.task, scale=args.scale, init=args.init)
     model.settings = {"patience": args.patience, "rows": len(data)}  # rows: to check the data on --resume
@@ -280,9 +330,32 @@ def _fresh(args, data):
     return model, kwargs
 
 
+MAX_AUTO_CLASSES = 20  # detect_task's most integer classes; more distinct numbers than this are not class labels
+
+
+def _check_task(task, data):
+    """Numbers that the task's choice turns into something the user may not expect: integer labels
+    that 'auto' treats as regression get a note; --task classification on fractional numbers with
+    many distinct values (a measured quantity, not class labels) is refused."""
+    from .data import detect_task
+    y = data.y
+    if y.ndim != 1 or y.dtype.kind not in "iuf":
+        return
+    distinct = len(set(y.tolist()))
+    integers = bool((y % 1 == 0).all())
+    if task == "auto" and integers and detect_task(y) == "regression":
+        print(f"note: label {data.label_name!r} has {distinct} distinct integer values: treated as regression; "
+              f"pass --task classification for classes")
+    if task == "classification" and not integers and distinct > MAX_AUTO_CLASSES:
+        raise ConfigError(f"--task classification: label {data.label_name!r} holds {distinct} distinct numbers, not all "
+                          f"integers; expected class labels (for numbers to predict, use --task regression)")
+
+
 def _resumed_model(path):
     from .io import load_checkpoint
     from .model import Model
+    if not os.path.exists(path):
+        raise ConfigError(f"{path}: no such checkpoint file; expected the file an interrupted 'deltaprop train' saved")
     model, checkpoint = load_checkpoint(path)
     if not isinstance(model, Model):
         raise ConfigError(f"{path}: a checkpoint of a bare network; expected one written by 'deltaprop train'")
@@ -340,7 +413,8 @@ def _checkpoint_path(args, outputs):
         path = f"{root}.ckpt{ext or '.npz'}"
     else:
         return None
-    _check_distinct([*outputs, path], [args.data])
+    _not_stdout("--checkpoint", path)
+    _check_distinct({**outputs, "--checkpoint": path}, [args.data])
     _check_target(path)
     if not os.path.exists(path) or (args.resume and _same_file(args.resume, path)):
         return path
@@ -387,6 +461,7 @@ def _resume_command(args, checkpoint):
     from the checkpoint, so they are left out)."""
     import shlex
     words = ["deltaprop", "train", args.data, "--resume", checkpoint]
+    words += ["--drop", ",".join(args.drop)] if args.drop else []
     for flag, value in (("--label", args.label), ("--out", args.out), ("--checkpoint", args.checkpoint),
                         ("--plot", args.plot), ("--regions", args.regions), ("--metrics-json", args.metrics_json)):
         words += [flag, value] if value is not None else []
@@ -426,8 +501,18 @@ def _print_final(history, restored=False):
     row, note = -1, ""
     if restored and best and best != last:
         row, note = history.epoch.index(best), f" (best epoch {best} restored; training ran {last} epochs)"
-    parts = [f"{k} {history[k][row]:.4f}" for k in keys if history.history.get(k)]
+    parts = [_metric(k, history[k][row], ".4f") for k in keys if history.history.get(k)]
     print("final: " + ", ".join(parts) + note)
+
+
+def _metric(name, value, spec):
+    """ "val_r2 0.9731", or why there is no number: R² is undefined when the targets are all equal."""
+    if math.isfinite(value):
+        return f"{name} {value:{spec}}"
+    if "r2" in name or "R²" in name:
+        rows = "validation targets" if name.startswith("val_") else "targets"
+        return f"{name} undefined (the {rows} are all equal)"
+    return f"{name} {value}"
 
 
 def _save_model(model, path, what):
@@ -435,7 +520,8 @@ def _save_model(model, path, what):
         print("the model was not saved (pass --out MODEL to keep it)")
     elif model.network is not None:
         from .io import save
-        save(model, path)
+        with _writing(path):
+            save(model, path)
         print(f"saved {what} to {path}")
 
 
@@ -446,34 +532,32 @@ def _add_evaluate(sub):
     p.add_argument("data", metavar="DATA.csv", help="rows with the model's features (picked by name) and the label")
     p.add_argument("--label", help="label column (default: the one the model was trained with, else the last)")
     _add_header_options(p)
-    p.add_argument("--plot", metavar="F", help="confusion matrix image, .png, .svg or .pdf (classification only)")
-    p.add_argument("--json", metavar="F", help="write the metrics as JSON ('-': to standard output, the report to standard error)")
+    p.add_argument("--plot", metavar="F", type=_output, help="confusion matrix image, .png, .svg or .pdf (classification only)")
+    p.add_argument("--json", metavar="F", type=_output,
+                   help="write the metrics as JSON ('-': to standard output, the report to standard error)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(run=run_evaluate)
 
 
 def run_evaluate(args):
     from .data import load_csv
-    _check_outputs(args, [args.plot, None if args.json == "-" else args.json], plots=[args.plot],
-                   inputs=[args.model, args.data])
+    _check_outputs(args, {"--plot": args.plot, "--json": args.json}, plots=[args.plot], inputs=[args.model, args.data],
+                   text=["--json"])
     model = _load_model(args.model)
     if args.plot and model.task != "classification":
         raise ConfigError(f"--plot draws a confusion matrix; expected a classification model, received "
                           f"{args.model} ({model.task})")
-    data = load_csv(args.data, label=args.label, header=args.header, prefer_label=model.label_name)
+    data = load_csv(args.data, label=args.label, header=args.header, prefer_label=model.label_name,
+                    features=model.feature_names)  # other columns (an id, a note) are left out, as predict does
     metrics = model.evaluate(_align(data, model), data.y)
-    report = sys.stderr if args.json == "-" else sys.stdout  # standard output is the JSON's
-    _print_metrics(metrics, model, data.source, report)
-    text = json.dumps(metrics, indent=2, default=str)
-    if args.json == "-":
-        sys.stdout.write(text + "\n")
-    elif args.json:
-        from .io import atomic_write_text
-        atomic_write_text(args.json, text)
-        print(f"wrote the metrics to {args.json}")
+    _print_metrics(metrics, model, data.source)
+    if args.json:
+        _write_text(args, args.json, _json(metrics, indent=2), "the metrics")
     if args.plot:
         from .plotting import plot_confusion
-        print(f"confusion matrix drawn to {plot_confusion(metrics['confusion_matrix'], model.classes, args.plot)}", file=report)
+        with _writing(args.plot):
+            drawn = plot_confusion(metrics["confusion_matrix"], model.classes, args.plot)
+        print(f"drew the confusion matrix to {drawn}")
     return 0
 
 
@@ -500,24 +584,28 @@ def _align(data, model):
     return data.X
 
 
-def _print_metrics(metrics, model, source, file):
-    def say(text=""):
-        print(text, file=file)
-    say(f"deltaprop evaluate: {source}: {_count(metrics['n'], 'row')}, {model!r}")
+MAX_MATRIX_CLASSES = 12  # a wider confusion matrix no longer fits a terminal line
+
+
+def _print_metrics(metrics, model, source):
+    print(f"deltaprop evaluate: {source}: {_count(metrics['n'], 'row')}, {model!r}")
     if model.task == "regression":
-        say(f"RMSE {metrics['rmse']:.6g}   R² {metrics['r2']:.4f}   loss {metrics['loss']:.6g}")
+        print(f"RMSE {metrics['rmse']:.6g}   {_metric('R²', metrics['r2'], '.4f')}   loss {metrics['loss']:.6g}")
         return
-    say(f"accuracy {metrics['accuracy']:.2%}   loss {metrics['loss']:.4f}\n")
+    print(f"accuracy {metrics['accuracy']:.2%}   loss {metrics['loss']:.4f}\n")
     names = [_shown(c) for c in model.classes]
-    width = max(map(_columns, names)) + 2
-    say(f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    width = max(*map(_columns, names), len("class")) + 2
+    print(f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, row in zip(names, metrics["per_class"]):
-        say(f"{_pad(name, width)}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>9d}")
-    say("\nconfusion matrix (rows: true, columns: predicted)")
+        print(f"{_pad(name, width)}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>9d}")
+    if len(names) > MAX_MATRIX_CLASSES:
+        print(f"\nconfusion matrix: {len(names)} classes, too wide to print; it is in --json, and --plot draws it")
+        return
+    print("\nconfusion matrix (rows: true, columns: predicted)")
     cw = max(width, 8)
-    say(" " * cw + "".join(_pad(_clip(name, cw - 1), cw, right=True) for name in names))
+    print(" " * cw + "".join(_pad(_clip(name, cw - 1), cw, right=True) for name in names))
     for name, row in zip(names, metrics["confusion_matrix"]):
-        say(_pad(name, cw) + "".join(f"{v:>{cw}d}" for v in row))
+        print(_pad(name, cw) + "".join(f"{v:>{cw}d}" for v in row))
 
 
 def _shown(name):
@@ -548,7 +636,7 @@ def _add_predict(sub):
     p.add_argument("model", metavar="MODEL", help="a model file saved by 'deltaprop train --out'")
     p.add_argument("data", metavar="DATA.csv|-", help="rows with the model's features (picked by name); '-' reads standard input")
     _add_header_options(p)
-    p.add_argument("--out", metavar="F", help="write the CSV here instead of standard output ('-')")
+    p.add_argument("--out", metavar="F", type=_output, help="write the CSV here instead of standard output ('-')")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(run=run_predict)
 
@@ -556,13 +644,14 @@ def _add_predict(sub):
 def run_predict(args):
     from .data import load_features
     args.out = None if args.out == "-" else args.out
-    _check_outputs(args, [args.out], inputs=[args.model, args.data])
+    _check_outputs(args, {"--out": args.out}, inputs=[args.model, args.data])
     model = _load_model(args.model)
     X = load_features(args.data, model.feature_names, header=args.header)
     text = _prediction_csv(model, X)
     if args.out:
         from .io import atomic_write_text
-        atomic_write_text(args.out, text)
+        with _writing(args.out):
+            atomic_write_text(args.out, text)
         print(f"wrote {_count(len(X), 'prediction')} to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -582,26 +671,37 @@ def _prediction_csv(model, X):
     else:
         Y = model.predict(X).reshape(len(X), -1)
         writer.writerow([model.label_name] if Y.shape[1] == 1 else [f"{model.label_name}{j}" for j in range(Y.shape[1])])
-        writer.writerows([[repr(float(v)) for v in row] for row in Y])
+        writer.writerows([[f"{v:.6g}" for v in row] for row in Y])  # 6 significant digits, as the probabilities
     return buf.getvalue()
 
 
 # ---- outputs ------------------------------------------------------------------------------------
-def _check_outputs(args, paths, plots=(), inputs=(), replaceable=()):
+def _check_outputs(args, outputs, plots=(), inputs=(), replaceable=(), text=()):
     """Refuse, before any work: to replace a file the user has (unless --force, or it is in
     ``replaceable``), to write where no regular file can go or into a folder that is missing or
     read-only, to give two outputs one file or to write over an input, to draw in a format that
-    does not exist. ``"-"`` in ``inputs`` is standard input."""
+    does not exist, to send a binary file to standard output. ``outputs`` maps each option to its
+    path; ``"-"`` is standard output for the options in ``text``, and standard input in ``inputs``."""
     from .plotting import FORMATS
+    for option, path in outputs.items():
+        if option not in text:
+            _not_stdout(option, path)
     for path in filter(None, plots):
         if os.path.splitext(path)[1].lstrip(".").lower() not in FORMATS:
             raise ConfigError(f"plot file must end in .png, .svg or .pdf; received {path!r}")
-    paths = [p for p in paths if p]
-    _check_distinct(paths, [p for p in inputs if p and p != "-"])
-    for path in paths:
+    _check_distinct(outputs, [p for p in inputs if p and p != "-"])
+    for path in filter(None, outputs.values()):
+        if path == "-":
+            continue
         _check_target(path)
         if os.path.exists(path) and not getattr(args, "force", False) and path not in replaceable:
             raise ConfigError(f"output file {path!r} already exists; pass --force to replace it")
+
+
+def _not_stdout(option, path):
+    if path == "-":
+        raise ConfigError(f"{option} writes a binary file, which cannot go to standard output; "
+                          f"expected a file name; received '-'")
 
 
 def _check_target(path):
@@ -612,6 +712,8 @@ def _check_target(path):
     if os.path.exists(real) and not os.path.isfile(real):
         raise ConfigError(f"output {path!r} is not a regular file (a device, FIFO or socket); expected a file name")
     folder = os.path.dirname(real)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ConfigError(f"cannot write {path!r}: {os.path.dirname(path)!r} is a file, not a folder")
     if not os.path.isdir(folder):
         raise ConfigError(f"cannot write {path!r}: folder {folder!r} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -619,15 +721,23 @@ def _check_target(path):
 
 
 def _check_distinct(outputs, inputs=()):
-    """No two outputs on one file, no output over an input (compared as real files: links resolved)."""
+    """No two outputs on one file, no output over an input (compared as real files: links resolved).
+    ``outputs`` maps each option to its path (None: not asked for; '-': standard output)."""
     seen = {}
-    for role, path in [("input", p) for p in inputs] + [("output", p) for p in outputs if p]:
+    for path in inputs:
+        seen.setdefault(_identity(path), ("input", path))
+    for option, path in outputs.items():
+        if not path or path == "-":
+            continue
         key = _identity(path)
-        if key in seen and role == "output":
-            what, other = seen[key]
-            raise ConfigError(f"output {path!r} is the same file as the {what} {other!r}; "
-                              f"expected {'a file that is not an input' if what == 'input' else 'a different name for each output'}")
-        seen.setdefault(key, (role, path))
+        if key not in seen:
+            seen[key] = (option, path)
+            continue
+        other, other_path = seen[key]
+        if other == "input":
+            raise ConfigError(f"{option} {path!r} is the same file as the input {other_path!r}; expected a file that is not an input")
+        same = f"both name {path!r}" if path == other_path else f"name the same file ({other_path!r}, {path!r})"
+        raise ConfigError(f"{other} and {option} {same}; expected a different file for each output")
 
 
 def _identity(path):
@@ -644,14 +754,52 @@ def _same_file(a, b):
     return _identity(a) == _identity(b)
 
 
-def _write_outputs(history, plot, metrics_json, title):
-    if metrics_json:
-        from .io import atomic_write_text
-        atomic_write_text(metrics_json, history.to_json(indent=1))
-        print(f"wrote the per-epoch history to {metrics_json}")
+@contextlib.contextmanager
+def _writing(path):
+    """A write that fails (a full disk, ...) is reported with the file the user named, not with a
+    temporary name or none."""
+    try:
+        yield
+    except OSError as exc:
+        raise DeltapropError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+
+
+def _finite(obj):
+    """``obj`` with NaN and ±inf (which JSON has no words for) replaced by None."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _json(obj, indent=None):
+    """Valid JSON: an undefined number (R² of equal targets) is null, never the NaN JSON lacks."""
+    return json.dumps(_finite(obj), indent=indent, allow_nan=False, default=str)
+
+
+def _write_text(args, path, text, what):
+    """Write a text output: to the command's standard output for '-' (the report then went to
+    standard error), else atomically to ``path``, saying so."""
+    if path == "-":
+        args.stdout.write(text + "\n")
+        return
+    from .io import atomic_write_text
+    with _writing(path):
+        atomic_write_text(path, text)
+    print(f"wrote {what} to {path}")
+
+
+def _write_outputs(args, history, plot, title):
+    if args.metrics_json:
+        _write_text(args, args.metrics_json, _json(history.to_dict(), indent=1), "the per-epoch history")
     if plot:
         from .plotting import plot_history
-        print(f"drew the learning curves to {plot_history(history, plot, title)}")
+        with _writing(plot):
+            drawn = plot_history(history, plot, title)
+        print(f"drew the learning curves to {drawn}")
 
 
 def build_parser():
@@ -661,6 +809,7 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"deltaprop {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = sub.choices  # name -> its parser, for usage errors that point to its help
     _add_demo(sub)
     _add_train(sub)
     _add_evaluate(sub)
@@ -674,11 +823,62 @@ def build_parser():
     return parser
 
 
+class _PipeGuard:
+    """Standard output or error; when its reader goes away (``deltaprop ... | head``), the rest is
+    dropped quietly and the command finishes its work (the files it writes are still written)."""
+
+    def __init__(self, stream):
+        self.stream, self.closed_pipe = stream, False
+
+    def write(self, text):
+        if not self.closed_pipe:
+            self._guard(self.stream.write, text)
+        return len(text)
+
+    def flush(self):
+        if not self.closed_pipe:
+            self._guard(self.stream.flush)
+
+    def _guard(self, call, *args):
+        try:
+            call(*args)
+        except BrokenPipeError:
+            self.closed_pipe = True
+            with contextlib.suppress(AttributeError, OSError, ValueError):  # a stream without a file (tests)
+                # Python's recipe: what is still buffered goes nowhere at exit, without a second error
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.stream.fileno())
+                os.close(devnull)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _run(args):
+    """The command, its printing on guarded streams; with a text output on '-' (--json -,
+    --metrics-json -) standard output is that output's alone, and the report goes to standard error."""
+    args.stdout = sys.stdout
+    if "-" in (getattr(args, "metrics_json", None), getattr(args, "json", None)):
+        with contextlib.redirect_stdout(sys.stderr):
+            return args.run(args)
+    return args.run(args)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _PipeGuard(sys.stdout), _PipeGuard(sys.stderr)
     try:
-        return int(args.run(args) or 0)
+        return _main(args)
+    finally:
+        sys.stdout.flush(), sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def _main(args):
+    try:
+        return int(_run(args) or 0)
     except DeltapropError as exc:  # one line, even if a name in the message holds a newline
         print("deltaprop: error: " + " ".join(str(exc).splitlines()), file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@
 import math
 import sys
 
+from .cli import _output, _positive_float
 from .errors import ConfigError, DataError
 
 FORMATS = ("text", "markdown", "json", "html")
@@ -31,13 +32,14 @@ def add_explain_command(subparsers):
     p.add_argument("--detail", default="auto", choices=DETAILS,
                    help="per-neuron sums, matrix form, or auto (per-neuron for layers up to 8 wide)")
     p.add_argument("--digits", type=int, default=4, help="significant digits printed (default 4)")
-    p.add_argument("--lr", type=float, help="learning rate η (default: the example's, or 0.1)")
+    p.add_argument("--lr", type=_positive_float, help="learning rate η (default: the example's, or 0.1)")
     p.add_argument("--loss", choices=sorted(LOSSES), help="loss function (default: the example's or model's)")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty λ (default 0)")
-    p.add_argument("--diagram", metavar="FILE", help="also draw the network to FILE (.png or .svg)")
+    p.add_argument("--diagram", metavar="FILE", type=_output, help="also draw the network to FILE (.png or .svg)")
     p.add_argument("--view", default="forward", choices=("forward", "backward"), help="the diagram's view")
     p.add_argument("--grads", action="store_true", help="label the diagram's edges with ∂C/∂w too")
-    p.add_argument("--out", metavar="FILE", help="write the explanation to FILE instead of the terminal")
+    p.add_argument("--out", metavar="FILE", type=_output,
+                   help="write the explanation to FILE instead of the terminal ('-': standard output)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(run=run_explain)
     return p
@@ -45,22 +47,28 @@ def add_explain_command(subparsers):
 
 def run_explain(args):
     """Build the trace, render it, write it; draw the diagram if asked. Returns the exit code."""
-    from .cli import _check_outputs
-    _check_outputs(args, [args.out, args.diagram], inputs=[args.model])  # an existing file needs --force
+    from .cli import _check_outputs, _writing
+    _check_outputs(args, {"--out": args.out, "--diagram": args.diagram}, inputs=[args.model], text=["--out"])
+    args.out = None if args.out == "-" else args.out
     if args.diagram:
         from .diagram import file_format
         file_format(args.diagram)  # a wrong suffix fails now, not after the text was printed
     trace = _trace_from_example(args) if args.example else _trace_from_model(args)
     from .explain import render
     text = render(trace, format=args.format, lang=args.lang, detail=args.detail, digits=args.digits)
+    report = sys.stdout if args.out else sys.stderr  # standard output holds the explanation alone
     if args.out:
         from .io import atomic_write_text
-        atomic_write_text(args.out, text)
+        with _writing(args.out):
+            atomic_write_text(args.out, text)
+        print(f"wrote the explanation to {args.out}", file=report)
     else:
         sys.stdout.write(text)
     if args.diagram:
         from .diagram import save
-        save(trace, args.diagram, view=args.view, show_grads=args.grads, lang=args.lang)
+        with _writing(args.diagram):
+            save(trace, args.diagram, view=args.view, show_grads=args.grads, lang=args.lang)
+        print(f"drew the network to {args.diagram}", file=report)
     return 0
 
 
@@ -96,6 +104,15 @@ def _trace_from_model(args):
     return trace
 
 
+def _same_number(name, text):
+    if isinstance(name, bool) or not isinstance(name, (int, float)):
+        return False
+    try:
+        return float(text) == name
+    except ValueError:
+        return False
+
+
 def _names(values):
     return None if values is None else [str(v) for v in values]
 
@@ -113,11 +130,12 @@ def _numbers(text, option, n, what):
 
 
 def _target(text, model):
-    """The target as the model wants it: a class name (matched as text), or numbers for regression."""
+    """The target as the model wants it: a class name, or numbers for regression. Numeric class
+    names match by value, as evaluate reads them (1 is the class 1.0, 1.0 the class 1)."""
     if model.classes is None:  # regression: one number per output
         return [_numbers(text, "--target", model.network.sizes[-1], "one per output of the model")]
     for name in model.classes:
-        if str(name) == text:
+        if str(name) == text or _same_number(name, text):
             return [name]
     known = ", ".join(str(c) for c in model.classes)
     raise DataError(f"--target must be one of the model's classes ({known}); received {text!r}")
