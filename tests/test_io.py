@@ -221,6 +221,17 @@ def test_atomic_write_leaves_the_old_file_when_the_writer_fails(tmp_path):
     assert os.listdir(tmp_path) == ["keep.txt"]  # no temporary file left behind
 
 
+def test_a_full_disk_is_reported_with_the_users_file_name(tmp_path):
+    import errno
+
+    def full(fh):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OSError) as info:
+        io.atomic_write(tmp_path / "model.npz", full)
+    assert info.value.filename == str(tmp_path / "model.npz") and info.value.errno == errno.ENOSPC
+    assert os.listdir(tmp_path) == []
+
+
 def _locked(real_open, locked):
     """``open`` as it behaves for a user who may not read ``locked`` (mode 000, not root)."""
     def fake(file, *args, **kwargs):

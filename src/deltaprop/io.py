@@ -54,7 +54,7 @@ def atomic_write(path, write):
     except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.filename in (tmp, target):
+        if isinstance(exc, OSError) and exc.filename in (tmp, target, None):  # (a full disk names no file)
             raise OSError(exc.errno, exc.strerror, path) from None
         raise
 
