@@ -475,3 +475,18 @@ def test_every_example_renders_in_both_languages():
         for lang in ("en", "zh"):
             for fmt in ("text", "markdown"):
                 assert trace.title[lang] in render(trace, format=fmt, lang=lang)
+
+
+def test_a_regression_model_says_its_targets_are_standardized(capsys, tmp_path):
+    from deltaprop.model import Model
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    model = Model(hidden=(3,), task="regression")
+    model.fit(X, 1000 + 300 * X[:, 0], epochs=2, seed=0, verbose=False)
+    path = _saved(tmp_path, "price.npz", model)
+    for lang, words in (("en", "the network's y is (target − mean) / spread with mean ("), ("zh", "网络的 y =（目标值 − 均值）/ 离散度")):
+        assert main(["explain", "--model", path, "--sample", "0.5,1", "--target", "1200", "--lang", lang]) == 0
+        out = capsys.readouterr().out
+        assert words in out and f"{model.target_spread:.6g}" in out
+    y = (1200 - model.target_mean[0]) / model.target_spread
+    assert main(["explain", "--model", path, "--sample", "0.5,1", "--target", "1200", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["y"] == [pytest.approx(y, rel=1e-15)]
