@@ -463,7 +463,7 @@ def test_cli_model_names_the_option_for_a_bad_sample_or_target(capsys, tmp_path)
         err = capsys.readouterr().err
         assert err.startswith("deltaprop: error: ") and message in err and "Traceback" not in err, err
     assert main(["explain", "--model", files["reg"], "--sample", "1,2,3", "--target", "0.5", "--format", "json"]) == 0
-    y = (0.5 - regression.target_mean[0]) / regression.target_spread  # the network's target: standardized
+    y = (0.5 - regression.target_mean[0]) / regression.target_spread[0]  # the network's target: standardized
     assert json.loads(capsys.readouterr().out)["y"] == [pytest.approx(y, rel=1e-15)]
     assert main(["explain", "--model", files["net"], "--sample", "1,2", "--target", "0,1", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["x"] == [1.0, 2.0]
@@ -486,7 +486,7 @@ def test_a_regression_model_says_its_targets_are_standardized(capsys, tmp_path):
     for lang, words in (("en", "the network's y is (target − mean) / spread with mean ("), ("zh", "网络的 y =（目标值 − 均值）/ 离散度")):
         assert main(["explain", "--model", path, "--sample", "0.5,1", "--target", "1200", "--lang", lang]) == 0
         out = capsys.readouterr().out
-        assert words in out and f"{model.target_spread:.6g}" in out
-    y = (1200 - model.target_mean[0]) / model.target_spread
+        assert words in out and f"{model.target_spread[0]:.6g}" in out
+    y = (1200 - model.target_mean[0]) / model.target_spread[0]
     assert main(["explain", "--model", path, "--sample", "0.5,1", "--target", "1200", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["y"] == [pytest.approx(y, rel=1e-15)]

@@ -264,7 +264,7 @@ def test_a_regression_model_trains_on_standardized_targets_and_answers_in_the_da
     model = Model(hidden=(6,), activation="tanh")
     history = model.fit(X, y, **kwargs)
     mean, spread = y.mean(), np.sqrt(((y - y.mean()) ** 2).mean())
-    assert model.target_mean == pytest.approx([mean], rel=1e-15) and model.target_spread == pytest.approx(spread, rel=1e-15)
+    assert model.target_mean == pytest.approx([mean], rel=1e-15) and model.target_spread == pytest.approx([spread], rel=1e-15)
     net = dp.Network([3, 6, 1], "tanh", "identity", "glorot_uniform", 2)
     Xs = model.prepare_X(X)  # the features as the model scales them (Scaler, tested on its own)
     by_hand = fit(net, Xs, ((y - mean) / spread)[:, None], loss="squared_error", **kwargs)
@@ -279,6 +279,9 @@ def test_a_regression_model_trains_on_standardized_targets_and_answers_in_the_da
     unscaled = Model(hidden=(6,), activation="tanh", scale_targets=False)
     unscaled.fit(X, y, **kwargs)  # the identity output starts near 0, thousands below the targets
     assert unscaled.target_mean is None and unscaled.evaluate(X, y)["r2"] < 0.5
+    bounded = Model(hidden=(6,), activation="tanh", output_activation="sigmoid", task="regression")
+    bounded.fit(X, (y - y.min()) / (y.max() - y.min()), **kwargs)  # a sigmoid's targets must stay in (0, 1)
+    assert bounded.target_mean is None and bounded.evaluate(X, (y - y.min()) / (y.max() - y.min()))["r2"] > 0.8
     Y = (rng.random((200, 3)) > 0.5).astype(float)  # 0/1 targets of a cross-entropy stay 0/1
     multi = Model(hidden=(4,), output_activation="sigmoid", loss="binary_cross_entropy")
     multi.fit(X, Y, epochs=2, seed=0, verbose=0)
@@ -303,3 +306,23 @@ def test_an_lr_schedule_that_takes_other_arguments_says_how_it_is_called(data):
     X, y = data
     with pytest.raises(dp.ConfigError, match=r"lr_schedule is called as lr_schedule\(epoch, lr0\) and returns the rate"):
         fit(dp.Network([3, 4, 3], seed=0), X, y, epochs=2, lr_schedule=lambda epoch: 0.1, verbose=0)
+
+
+def test_several_outputs_are_standardized_each_by_its_own_spread():
+    """Outputs of very different scales (a price and a fraction): each is standardized on its own, so
+    the small one is learned too; the History's rmse and R^2 are then over the standardized outputs."""
+    from deltaprop.model import Model
+    from deltaprop.training import regression_metrics
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 3))
+    Y = np.column_stack([50000 + 20000 * np.tanh(X[:, 0]), 0.5 + 0.1 * np.tanh(X[:, 1])])
+    model = Model(hidden=(16,), activation="tanh")
+    history = model.fit(X, Y, epochs=150, seed=0, verbose=0)
+    np.testing.assert_allclose(model.target_mean, Y.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(model.target_spread, Y.std(axis=0), rtol=1e-13)
+    P = model.predict(X)
+    for j in range(2):  # each column fitted in its own units
+        assert regression_metrics(P[:, [j]], Y[:, [j]])["r2"] > 0.95
+    standardized = regression_metrics((P - Y.mean(axis=0)) / Y.std(axis=0), (Y - Y.mean(axis=0)) / Y.std(axis=0))
+    assert history["rmse"][-1] == pytest.approx(standardized["rmse"], rel=1e-9)
+    assert history["r2"][-1] == pytest.approx(standardized["r2"], rel=1e-9)

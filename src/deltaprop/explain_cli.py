@@ -102,11 +102,11 @@ def _trace_from_model(args):
     trace = explain(net, X, Y, loss=args.loss or loss, lr=0.1 if args.lr is None else args.lr, l2=args.l2)
     trace.input_names, trace.output_names = _names(names[0]), _names(names[1])
     if getattr(model, "target_mean", None) is not None:  # what the network's y is, in the data's units
-        mean, spread = ", ".join(f"{v:.6g}" for v in model.target_mean), f"{model.target_spread:.6g}"
+        mean, spread = (", ".join(f"{v:.6g}" for v in values) for values in (model.target_mean, model.target_spread))
         trace.notes = {"en": [f"This model trains on standardized targets: the network's y is (target − mean) / "
-                              f"spread with mean ({mean}) and spread {spread}; its output a answers a·spread + mean."],
+                              f"spread with mean ({mean}) and spread ({spread}); its output a answers a·spread + mean."],
                        "zh": [f"该模型用标准化后的目标值训练：网络的 y =（目标值 − 均值）/ 离散度，均值（{mean}），"
-                              f"离散度 {spread}；网络输出 a 对应的预测值为 a·离散度 + 均值。"]}
+                              f"离散度（{spread}）；网络输出 a 对应的预测值为 a·离散度 + 均值。"]}
     return trace
 
 

@@ -151,7 +151,7 @@ def _model_parts(model):
     arrays["scaler_scale"], arrays["scaler_offset"] = model.scaler.scale, model.scaler.offset
     meta["scale_targets"] = model.scale_targets
     if model.target_mean is not None:  # y = network output * spread + mean (a regression model's targets)
-        arrays["target_mean"], arrays["target_spread"] = model.target_mean, np.array([model.target_spread])
+        arrays["target_mean"], arrays["target_spread"] = model.target_mean, model.target_spread
     return meta, arrays
 
 
@@ -365,13 +365,13 @@ def _model_from(path, meta, arrays, net):
     model.scale_targets = meta.get("scale_targets", False) is True
     mean, spread = arrays.get("target_mean"), arrays.get("target_spread")
     if (mean is None) != (spread is None) or (mean is not None and (
-            task != "regression" or mean.shape != (net.sizes[-1],) or spread.shape != (1,)
+            task != "regression" or mean.shape != (net.sizes[-1],) or spread.shape != (net.sizes[-1],)
             or mean.dtype.kind != "f" or spread.dtype.kind != "f" or not np.isfinite(mean).all()
-            or not (np.isfinite(spread).all() and spread[0] > 0))):
+            or not (np.isfinite(spread).all() and (spread > 0).all()))):
         raise ModelFileError(f"{path}: the target scaling does not match the network's {net.sizes[-1]} outputs "
-                             f"(expected a finite mean for each and one positive spread, for regression)")
+                             f"(expected a finite mean and a positive spread for each, for regression)")
     if mean is not None:
-        model.target_mean, model.target_spread = mean.astype(np.float64), float(spread[0])
+        model.target_mean, model.target_spread = mean.astype(np.float64), spread.astype(np.float64)
     model.network, model.classes, model.feature_names = net, classes, names
     model.label_name, model.settings = meta.get("label_name", "label"), meta.get("settings", {})
     model.scaler = Scaler(model.scaler.kind, scale, offset)

@@ -31,11 +31,14 @@ class Model:
         identity + squared_error for regression).
     task : "auto", "classification" or "regression"
     scale : "minmax", "standard" or "none"; fitted on the training rows only.
-    scale_targets : for regression, train on standardized targets, (y - mean) / spread (spread: the
-        root mean square of the centered targets, one number for all outputs), and give predictions
-        in the data's units again; the History's rmse is in the data's units, its loss the
-        network's, on the standardized targets. An identity output layer starts near 0, so targets
-        in the thousands would otherwise take thousands of epochs.
+    scale_targets : for regression with an identity output layer (the default) and squared error,
+        train on standardized targets, (y - mean) / spread for each output (spread: the root mean
+        square of the centered column), and give predictions in the data's units again. With one
+        output the History's rmse is in the data's units; with several, rmse and R^2 are over the
+        standardized outputs, each output weighing the same (evaluate() gives the data's units);
+        the loss is the network's, on the standardized targets. An identity output starts near 0,
+        so targets in the thousands would otherwise take thousands of epochs. A bounded output
+        (sigmoid, tanh, relu) keeps the targets as they are: its range is what they must fit.
     init, dtype : passed to :class:`~deltaprop.network.Network`.
     """
 
@@ -46,7 +49,7 @@ class Model:
         self.task, self.init, self.dtype = task, init, dtype
         self.scaler = Scaler(scale)
         self.scale_targets = bool(scale_targets)
-        self.target_mean, self.target_spread = None, 1.0  # y_network = (y - mean) / spread (regression)
+        self.target_mean = self.target_spread = None  # y_network = (y - mean) / spread (regression)
         self.network, self.classes, self.feature_names, self.label_name = None, None, None, "label"
         self.settings, self.history = {}, None
 
@@ -145,13 +148,14 @@ class Model:
         return self.history
 
     def _fit_targets(self, y):
-        """The regression targets' mean (per output) and spread (one number), from the training rows."""
-        self.target_mean, self.target_spread = None, 1.0
-        if self.task == "regression" and self.scale_targets and self.loss == "squared_error":  # (0/1 targets keep 0/1)
+        """The regression targets' mean and spread of each output, from the training rows."""
+        self.target_mean = self.target_spread = None
+        if (self.task == "regression" and self.scale_targets and self.loss == "squared_error"
+                and self.output_activation == "identity"):  # (a bounded output's range is the targets')
             Y = self.encode_y(np.asarray(y))
             mean = Y.mean(axis=0)
-            spread = float(np.sqrt(((Y - mean) ** 2).mean()))
-            self.target_mean, self.target_spread = mean, spread if spread > 0 else 1.0
+            spread = np.sqrt(((Y - mean) ** 2).mean(axis=0))
+            self.target_mean, self.target_spread = mean, np.where(spread > 0, spread, 1.0)
 
     def _in_data_units(self, A):
         """Network outputs (or encoded targets) of a regression model in the data's units."""

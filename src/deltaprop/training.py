@@ -607,13 +607,15 @@ def _epoch_logs(net, loss, X, Y, l2, task, validation_data, opt, seconds, sums=N
 
 
 def _in_data_units(state, logs):
-    """A Model that trains on standardized targets (Model.scale_targets) has its RMSE in the data's
-    units: times the targets' spread (R^2 and the loss stay as the network has them)."""
-    spread = getattr(state.model, "target_spread", 1.0)
+    """A Model with one output that trains on its standardized target (Model.scale_targets) has
+    its RMSE in the data's units: times the target's spread (R^2 and the loss stay as they are)."""
+    spread = getattr(state.model, "target_spread", None)
+    if spread is None or len(spread) != 1:
+        return logs
     for key in ("rmse", "val_rmse"):
-        if key in logs and spread != 1.0:  # one epoch's number, or a list of several epochs' (_kernel_logs)
+        if key in logs:  # one epoch's number, or a list of several epochs' (_kernel_logs)
             value = logs[key]
-            logs[key] = [v * spread for v in value] if isinstance(value, list) else value * spread
+            logs[key] = [v * spread[0] for v in value] if isinstance(value, list) else value * spread[0]
     return logs
 
 
