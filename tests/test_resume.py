@@ -71,8 +71,13 @@ def test_a_checkpoint_resumes_only_with_its_optimizer_and_network(data, tmp_path
     with pytest.raises(dp.ConfigError, match="the checkpoint's run used optimizer 'adam'; received 'momentum'"):
         net.fit(X, y, **SETTINGS, optimizer="momentum", resume=checkpoint, engine=engine)
     other = dp.Network([5, 9, 3], activation="tanh", output_activation="softmax", seed=1)
-    with pytest.raises(dp.ConfigError, match="optimizer state does not fit this network: state for 4 parameter"):
+    with pytest.raises(dp.ConfigError, match=r"the checkpoint's weights are shaped \[\(8, 5\), \(3, 8\)\]; received Network"):
         other.fit(X, y, **SETTINGS, optimizer="adam", resume=checkpoint, engine=engine)
+    model_path = tmp_path / "mck.npz"  # a Model: only the one load_checkpoint returned can resume
+    dp.Model(hidden=(4,)).fit(X, y, epochs=2, seed=0, verbose=0, callbacks=[dp.Checkpoint(model_path)])
+    _, model_checkpoint = load_checkpoint(model_path)
+    with pytest.raises(dp.ConfigError, match="resume continues the model that load_checkpoint returned"):
+        dp.Model(hidden=(4,)).fit(X, y, epochs=4, seed=0, verbose=0, resume=model_checkpoint)
     for bad, words in (({"x": 1}, "received dict without a resume point"), (5, "received int")):
         with pytest.raises(dp.ConfigError, match=words):
             net.fit(X, y, **SETTINGS, optimizer="adam", resume=bad, engine=engine)

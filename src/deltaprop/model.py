@@ -115,6 +115,9 @@ class Model:
         ``resume`` (from :func:`deltaprop.io.load_checkpoint`, on the model it returned) continues an
         interrupted run: called with the same data and settings it reaches the same weights.
         """
+        if resume is not None and self.network is None:
+            raise ConfigError("resume continues the model that load_checkpoint returned; received a model that was "
+                              "never trained (model, checkpoint = load_checkpoint(path); model.fit(..., resume=checkpoint))")
         if learning_rate is None and isinstance(optimizer, str):
             learning_rate = 0.01
         if isinstance(y, (list, tuple)):  # before NumPy turns [1, "b", nan] into the strings "1", "b", "nan"

@@ -298,11 +298,16 @@ def _resume(state, checkpoint):
     if was != opt.name:
         raise ConfigError(f"resume: the checkpoint's run used optimizer {was!r}; received {opt.name!r} "
                           f"(resume with the same optimizer, or start a new run)")
+    best, params = checkpoint.get("best_params"), state.net.weights + state.net.biases
+    if best is not None and [np.shape(a) for a in best] != [p.shape for p in params]:
+        raise ConfigError(f"resume: the checkpoint's weights are shaped {[np.shape(a) for a in best[:len(best) // 2]]}; "
+                          f"received {state.net!r} (resume the model or network that load_checkpoint returned)")
     opt.t = int(checkpoint.get("t", 0))
     arrays = checkpoint.get("optimizer_state")
     if arrays:
         opt.state = [tuple(s) if len(s) > 1 else s[0] for s in arrays]
-        _check_optimizer_state(opt, state.net, "the checkpoint's optimizer state")
+        _check_optimizer_state(opt, state.net, "the checkpoint's optimizer state", hint="resume the model or network "
+                               "that load_checkpoint returned")
     state.rng.bit_generator.state = point["rng"]
     state.history = History.from_dict(checkpoint.get("history", {}))
     state.skip = int(point["batch"])
@@ -310,7 +315,7 @@ def _resume(state, checkpoint):
     return int(point["epoch"])
 
 
-def _check_optimizer_state(opt, net, what, same_count=True):
+def _check_optimizer_state(opt, net, what, same_count=True, hint="use a new optimizer, or call its reset()"):
     """An optimizer's state (velocities, moments) must fit the network's trained parameters one to one
     (with ``same_count`` False, a state for another number of parameters is allowed: step() renews it)."""
     want = [p.shape for p, _ in net.params_and_grads()]
@@ -320,7 +325,7 @@ def _check_optimizer_state(opt, net, what, same_count=True):
     if len(have) != len(want) or any(shapes and set(shapes) != {shape} for shapes, shape in zip(have, want)):
         raise ConfigError(f"{what} does not fit this network: state for {len(have)} parameter(s) shaped "
                           f"{[s[0] if s else None for s in have]}; the network trains {len(want)} shaped {want} "
-                          f"(use a new optimizer, or call its reset())")
+                          f"({hint})")
 
 
 ENGINES = ("auto", "numpy", "compiled")
