@@ -83,6 +83,7 @@ def test_a_learning_rate_beside_an_optimizer_object_is_refused_not_ignored():
         dp.Network([2, 2], seed=0).fit(np.ones((4, 2)), np.ones((4, 2)), epochs=1, optimizer=adam,
                                        learning_rate=0.5, verbose=0)
     assert dp.get_optimizer(adam) is adam and dp.get_optimizer(adam, np.float64(0.001)) is adam  # no conflict
+    assert dp.get_optimizer(adam, np.float32(0.001)) is adam  # the same rate, rounded to float32
 
 
 def test_a_bad_number_is_shown_as_python_writes_it():

@@ -671,7 +671,7 @@ def _prediction_csv(model, X):
     else:
         Y = model.predict(X).reshape(len(X), -1)
         writer.writerow([model.label_name] if Y.shape[1] == 1 else [f"{model.label_name}{j}" for j in range(Y.shape[1])])
-        writer.writerows([[f"{v:.6g}" for v in row] for row in Y])  # 6 significant digits, as the probabilities
+        writer.writerows([[repr(float(v)) for v in row] for row in Y])  # every digit: a value is not a probability
     return buf.getvalue()
 
 

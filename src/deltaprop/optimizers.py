@@ -139,7 +139,8 @@ def get_optimizer(name, learning_rate=None, **kwargs):
     different ``learning_rate`` beside it is refused rather than silently ignored.
     """
     if isinstance(name, Optimizer):
-        if learning_rate is not None and _check("learning_rate", learning_rate, 0, math.inf) != name.learning_rate:
+        if learning_rate is not None and not math.isclose(_check("learning_rate", learning_rate, 0, math.inf),
+                                                          name.learning_rate, rel_tol=1e-6):  # (a float32 of the same rate)
             raise ConfigError(f"learning_rate={float(learning_rate)!r} given with an optimizer object that has its own "
                               f"({name.learning_rate!r}); set it on the object")
         return name
