@@ -439,6 +439,10 @@ def test_integer_labels_taken_for_regression_get_a_note(tmp_path, capsys):
                           "pass --task classification for classes" in out
     code, out, _ = run(capsys, "train", tmp_path / "s.csv", "--epochs", 2, "-q", "--task", "regression")
     assert code == 0 and "note:" not in out
+    X = rng.normal(size=(300, 2))  # whole-number prices: hundreds of values are no classes, no note
+    (tmp_path / "p.csv").write_text("a,b,price\n" + "".join(f"{a},{b},{20000 + 100 * i}\n" for i, (a, b) in enumerate(X)))
+    code, out, _ = run(capsys, "train", tmp_path / "p.csv", "--epochs", 2, "-q")
+    assert code == 0 and "note:" not in out
 
 
 def test_classification_of_measured_numbers_and_patience_without_validation_are_refused(tmp_path, capsys):

@@ -343,7 +343,7 @@ def _check_task(task, data):
         return
     distinct = len(set(y.tolist()))
     integers = bool((y % 1 == 0).all())
-    if task == "auto" and integers and detect_task(y) == "regression":
+    if task == "auto" and integers and distinct <= 100 and detect_task(y) == "regression":  # (more: counts, prices)
         print(f"note: label {data.label_name!r} has {distinct} distinct integer values: treated as regression; "
               f"pass --task classification for classes")
     if task == "classification" and not integers and distinct > MAX_AUTO_CLASSES:
