@@ -202,9 +202,11 @@ def test_a_file_separated_by_something_else_says_so(tmp_path, sep, what):
     assert "seem to be separated" not in str(err.value)
 
 
-def test_ragged_targets_get_a_one_line_error():
-    with pytest.raises(DataError, match="received rows of different lengths"):
+def test_ragged_features_or_targets_get_a_one_line_error():
+    with pytest.raises(DataError, match="y must be a rectangular array .*received rows of different lengths"):
         as_dataset(np.zeros((3, 2)), [[1, 2], [1], [0, 1]])
+    with pytest.raises(DataError, match="X must be a rectangular array .*received rows of different lengths"):
+        as_dataset([[1, 2], [3]], [0, 1])
 
 
 def test_names_with_a_comma_or_a_space_are_quoted_in_messages():

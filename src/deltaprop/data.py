@@ -15,6 +15,7 @@ from importlib import resources
 import numpy as np
 
 from .errors import ConfigError, DataError, choose
+from .network import as_array
 
 MAX_CSV_BYTES = 2 * 1024**3  # a CSV larger than this is almost certainly a mistake
 MAX_FIELD_CHARS = 1_000_000  # a single field this long means a broken file
@@ -322,7 +323,7 @@ def as_dataset(X, y=None, feature_names=None, label_name="label"):
     if y is not None and hasattr(y, "to_numpy"):
         label_name = str(getattr(y, "name", None) or label_name)
         y = y.to_numpy()
-    X = np.asarray(X)
+    X = as_array(X, "X")
     if X.ndim != 2:
         raise DataError(f"expected X as a 2-D table (m samples, n features); received shape {X.shape}")
     if X.dtype.kind not in "biuf":
@@ -335,10 +336,7 @@ def as_dataset(X, y=None, feature_names=None, label_name="label"):
     names = list(feature_names) if feature_names is not None else [f"x{i + 1}" for i in range(X.shape[1])]
     if len(names) != X.shape[1]:
         raise DataError(f"expected {X.shape[1]} feature names; received {len(names)}")
-    try:
-        y = None if y is None else np.asarray(y)
-    except ValueError:  # rows of different lengths
-        raise DataError("expected y as one target per row, or rows of equal length; received rows of different lengths") from None
+    y = None if y is None else as_array(y, "y")
     if y is not None and len(y) != len(X):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row")
     return Dataset(X.astype(np.float64, copy=False), y, names, label_name)
