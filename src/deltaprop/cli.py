@@ -16,6 +16,7 @@ from collections import Counter
 
 from . import __version__
 from .activations import ACTIVATIONS
+from .data import count
 from .errors import ConfigError, DataError, DeltapropError, TrainingDiverged
 from .losses import LOSSES
 from .optimizers import OPTIMIZERS
@@ -252,7 +253,7 @@ def run_train(args):
     data = _training_data(args, model)
     _check_regions(args.regions, model, data, args.task)
     if not args.quiet:
-        print(f"deltaprop train: {data.source}: {_count(len(data), 'row')}, {_count(data.X.shape[1], 'feature')}, "
+        print(f"deltaprop train: {data.source}: {count(len(data), 'row')}, {count(data.X.shape[1], 'feature')}, "
               f"label {data.label_name!r}")
     model, kwargs = _resume_settings(model, resume, data, args) if resume else _fresh(args, data)
     if resume and _finished(resume, kwargs):
@@ -293,11 +294,6 @@ def _training_data(args, model):
         label = f"the label is column {exc.label!r} (--label {args.label}); " if args.label is not None else ""
         raise DataError(f"{exc}; {label}if this column is not a feature, "
                         f"leave it out with --drop {shlex.quote(exc.key)}") from None
-
-
-def _count(n, word):
-    from .data import count
-    return count(n, word)
 
 
 def _check_regions(path, model, data, task):
@@ -396,7 +392,7 @@ def _warn_other_data(model, data, path):
         seen.append(f"features {names_text(data.feature_names)}, not {names_text(model.feature_names)}")
     rows = model.settings.get("rows")
     if isinstance(rows, int) and rows != len(data):
-        seen.append(f"{_count(len(data), 'row')}, not {rows}")
+        seen.append(f"{count(len(data), 'row')}, not {rows}")
     if seen:
         print(f"deltaprop: warning: {data.source} is not the data {path} was trained on ({'; '.join(seen)}); "
               f"the resumed run will not match an uninterrupted one", file=sys.stderr)
@@ -579,7 +575,7 @@ def _align(data, model):
     if named and names != want and set(want) <= set(names):
         return data.X[:, [names.index(f) for f in want]]
     if len(names) != len(want):
-        raise DataError(f"{data.source}: {_count(len(names), 'feature column')} ({names_text(names)}) besides the label "
+        raise DataError(f"{data.source}: {count(len(names), 'feature column')} ({names_text(names)}) besides the label "
                         f"{data.label_name!r}; the model needs {len(want)} ({names_text(want)})")
     return data.X
 
@@ -588,7 +584,7 @@ MAX_MATRIX_CLASSES = 12  # a wider confusion matrix no longer fits a terminal li
 
 
 def _print_metrics(metrics, model, source):
-    print(f"deltaprop evaluate: {source}: {_count(metrics['n'], 'row')}, {model!r}")
+    print(f"deltaprop evaluate: {source}: {count(metrics['n'], 'row')}, {model!r}")
     if model.task == "regression":
         print(f"RMSE {metrics['rmse']:.6g}   {_metric('R²', metrics['r2'], '.4f')}   loss {metrics['loss']:.6g}")
         return
@@ -652,7 +648,7 @@ def run_predict(args):
         from .io import atomic_write_text
         with _writing(args.out):
             atomic_write_text(args.out, text)
-        print(f"wrote {_count(len(X), 'prediction')} to {args.out}", file=sys.stderr)
+        print(f"wrote {count(len(X), 'prediction')} to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

@@ -225,21 +225,30 @@ def _check_unique(names, line, name):
 
 def _columns(body, li, cols, n_cols, names, name, has_header=True):
     """Features ``X`` (m, len(cols)) from columns ``cols``, and the labels of column ``li``."""
+    def text_in(message, c):  # a text column: NotANumber, so that the CLI can suggest --drop
+        return NotANumber(message, names[cols[c]] if has_header else str(cols[c]), names[li])
+    X = _feature_matrix(body, cols, n_cols, [names[col] for col in cols], name, text_in, hint=True)
+    return X, _label_array([cells[li] for _, cells in body], name)
+
+
+def _feature_matrix(body, cols, width, col_names, name, text_in=None, hint=False):
+    """X (m, len(cols)) from the columns ``cols`` of each row (``width`` fields a row), a finite
+    number in every cell; ``col_names[c]`` names column ``cols[c]`` in messages. ``text_in(message,
+    c)`` is the error for text in a cell (else DataError); ``hint``: say if ';' or tabs separate."""
     X = np.empty((len(body), len(cols)))
-    labels = []
     for r, (line, cells) in enumerate(body):
-        if len(cells) != n_cols:
-            raise DataError(f"{name}, line {line}: {count(len(cells), 'field')}; expected {n_cols} like the first line")
-        labels.append(cells[li])
+        if len(cells) != width:
+            raise DataError(f"{name}, line {line}: {count(len(cells), 'field')}; expected {width} like the first line")
         for c, col in enumerate(cols):
             cell = cells[col]
             v = _number(cell)
             problem = _cell_problem(cell, v)
             if problem:
-                message = f"{name}, line {line}, column {names[col]!r}: {problem}; expected a finite number{_separator_hint(body)}"
-                raise NotANumber(message, names[col] if has_header else str(col), names[li]) if v is None and cell else DataError(message)
+                message = (f"{name}, line {line}, column {col_names[c]!r}: {problem}; expected a finite number"
+                           f"{_separator_hint(body) if hint else ''}")
+                raise text_in(message, c) if text_in and v is None and cell else DataError(message)
             X[r, c] = v
-    return X, _label_array(labels, name)
+    return X
 
 
 def _label_array(labels, name):
@@ -284,21 +293,7 @@ def load_features(path, feature_names, header="auto"):
         cols = list(range(n))
     if not body:
         raise DataError(f"{name}: only a header line; expected at least one row of data below it")
-    return _pick(body, cols, len(rows[0][1]), feature_names, name)
-
-
-def _pick(body, cols, width, feature_names, name):
-    X = np.empty((len(body), len(cols)))
-    for r, (line, cells) in enumerate(body):
-        if len(cells) != width:
-            raise DataError(f"{name}, line {line}: {count(len(cells), 'field')}; expected {width} like the first line")
-        for c, col in enumerate(cols):
-            v = _number(cells[col])
-            problem = _cell_problem(cells[col], v)
-            if problem:
-                raise DataError(f"{name}, line {line}, column {feature_names[c]!r}: {problem}; expected a finite number")
-            X[r, c] = v
-    return X
+    return _feature_matrix(body, cols, len(rows[0][1]), feature_names, name)
 
 
 def load_iris():
