@@ -8,10 +8,9 @@ pytest.importorskip("matplotlib")
 from deltaprop import diagram, plotting  # noqa: E402
 
 
+@pytest.mark.skipif(diagram.cjk_font() is None, reason="no CJK font installed")
 def test_chinese_class_names_are_drawn_in_a_cjk_font(tmp_path, monkeypatch):
     font = diagram.cjk_font()
-    if font is None:
-        pytest.skip("no CJK font installed")
     drawn = []
     real_save = plotting.save_figure
     monkeypatch.setattr(plotting, "save_figure", lambda fig, path: drawn.append(fig) or real_save(fig, path))
