@@ -326,3 +326,23 @@ def test_several_outputs_are_standardized_each_by_its_own_spread():
     standardized = regression_metrics((P - Y.mean(axis=0)) / Y.std(axis=0), (Y - Y.mean(axis=0)) / Y.std(axis=0))
     assert history["rmse"][-1] == pytest.approx(standardized["rmse"], rel=1e-9)
     assert history["r2"][-1] == pytest.approx(standardized["r2"], rel=1e-9)
+
+
+def test_evaluate_gives_each_regression_output_its_own_rmse_and_r2():
+    """With several outputs the pooled RMSE is the largest scale's; per_output has each one's, in its units."""
+    from deltaprop.model import Model
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(200, 3))
+    Y = np.column_stack([50000 + 20000 * np.tanh(X[:, 0]), 0.5 + 0.1 * np.tanh(X[:, 1])])
+    model = Model(hidden=(8,), activation="tanh")
+    model.fit(X, Y, epochs=20, seed=0, verbose=0)
+    report, P = model.evaluate(X, Y), model.predict(X)
+    for j, out in enumerate(report["per_output"]):
+        e, t = P[:, j] - Y[:, j], Y[:, j] - Y[:, j].mean()
+        assert out["output"] == j
+        assert out["rmse"] == pytest.approx(np.sqrt(np.mean(e * e)), rel=1e-9)
+        assert out["r2"] == pytest.approx(1 - np.sum(e * e) / np.sum(t * t), rel=1e-9)
+    assert report["rmse"] == pytest.approx(np.sqrt(np.mean((P - Y) ** 2)), rel=1e-9)
+    one = Model(hidden=(4,))
+    one.fit(X, Y[:, 1], epochs=2, seed=0, verbose=0)
+    assert "per_output" not in one.evaluate(X, Y[:, 1])

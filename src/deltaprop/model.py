@@ -186,14 +186,20 @@ class Model:
         return A[:, 0] if A.shape[1] == 1 else A
 
     def evaluate(self, X, y):
-        """Metrics on (X, y): accuracy, per-class precision/recall/F1 and the confusion matrix, or RMSE/R^2."""
+        """Metrics on (X, y): accuracy, per-class precision/recall/F1 and the confusion matrix, or RMSE/R^2
+        (in the data's units; with several outputs pooled over them, and each output's own in "per_output")."""
         self._require_fitted()
         Y = self.encode_y(np.asarray(y))
         A = self.network._forward(self.prepare_X(X))
         loss = float(self.network.resolve_loss(self.loss).value(self.network.layers[-1].activation,
                                                                   self.network.layers[-1].z, A, Y).mean())
         if self.task == "regression":
-            return {"loss": loss, **regression_metrics(self._in_data_units(A), self._in_data_units(Y)), "n": len(Y)}
+            A, Y = self._in_data_units(A), self._in_data_units(Y)
+            metrics = {"loss": loss, **regression_metrics(A, Y), "n": len(Y)}
+            if Y.shape[1] > 1:  # the pooled RMSE is mostly the largest-scale output's
+                metrics["per_output"] = [{"output": j, **regression_metrics(A[:, [j]], Y[:, [j]])}
+                                         for j in range(Y.shape[1])]
+            return metrics
         return {"loss": loss, "accuracy": accuracy(A, Y), **classification_report(
             _codes(Y), _codes(np.hstack([1 - A, A]) if A.shape[1] == 1 else A), self.classes)}
 
