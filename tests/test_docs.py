@@ -4,6 +4,9 @@ are the values they give (a comment that opens with a literal: `net.forward(x)  
 A file's blocks run one after another in one namespace, in a fresh folder, after a preamble that
 gives them the data the prose says they use (X, y; X_train, ...). A block right after the line
 `<!-- not run: REASON -->` is left out (the cluster examples of docs/sklearn.md).
+
+The tutorials' `$ deltaprop explain ...` commands run too, and the output they show (```text
+blocks after the command, '…' marking lines left out) is what they print, digit for digit.
 """
 import ast
 import re
@@ -107,3 +110,54 @@ def test_the_cluster_examples_are_the_only_ones_left_out():
     assert len(skipped) == 2 and all("parallel_backend" in code for code in skipped)
     for name in FILES:
         assert (ROOT / name).read_text(encoding="utf-8").count("<!-- not run:") == (2 if name == "docs/sklearn.md" else 0)
+
+
+def console_examples(name):
+    """The `$ deltaprop ...` commands of a file, each with the text blocks shown after it (its output)."""
+    parts = re.split(r"^```console\n\$ (deltaprop .*?)\n```", (ROOT / name).read_text(encoding="utf-8"), flags=re.M)
+    return [(cmd, re.findall(r"^```text\n(.*?)^```", after, re.S | re.M)) for cmd, after in zip(parts[1::2], parts[2::2])]
+
+
+def shown_in(block, out):
+    """Whether a shown output appears in the real one: its lines in a row, where a line '  …' stands
+    for lines left out."""
+    pieces = re.split(r"^\s*…\s*$", block, flags=re.M)
+    lines, at = [line.rstrip() for line in out.splitlines()], 0
+    for piece in pieces:
+        want = [line.rstrip() for line in piece.strip("\n").splitlines()]
+        found = next((k for k in range(at, len(lines) - len(want) + 1) if lines[k:k + len(want)] == want), None)
+        if found is None:
+            return False
+        at = found + len(want)
+    return True
+
+
+@pytest.mark.parametrize("name", ["docs/tutorial.en.md", "docs/tutorial.zh.md"])
+def test_the_tutorials_commands_print_what_they_show(name, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")  # the commands draw their diagrams
+    import shlex
+
+    import deltaprop as dp
+    from deltaprop.cli import main
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs" / "img").mkdir(parents=True)
+    iris = dp.load_iris()
+    model = dp.Model(hidden=(5,))
+    model.fit(iris.X, iris.y, epochs=20, seed=0, verbose=0)
+    dp.save(model, "iris.npz")  # the tutorial's "your own model"
+    examples = console_examples(name)
+    assert len(examples) == 5 and sum(len(shown) for _, shown in examples) == 7
+    for cmd, shown in examples:
+        capsys.readouterr()
+        assert main(shlex.split(cmd)[1:]) == 0, cmd
+        out = capsys.readouterr().out
+        for block in shown:
+            assert shown_in(block, out), f"{name}: `{cmd}` no longer prints\n{block}\nIt prints:\n{out}"
+    drawn = [cmd.split("--diagram ")[1].split()[0] for cmd, _ in examples if "--diagram" in cmd]
+    assert len(drawn) == 2 and all((tmp_path / f).read_bytes()[:4] == b"\x89PNG" for f in drawn)
+
+
+def test_shown_output_may_leave_lines_out_but_not_change_them():
+    out = "a\nb\nc\nd\n"
+    assert shown_in("a\nb\n", out) and shown_in("b\n  …\nd\n", out)
+    assert not shown_in("a\nc\n", out) and not shown_in("c\n  …\na\n", out) and not shown_in("b\nx\n", out)
