@@ -241,3 +241,66 @@ def test_cli_warns_when_resumed_on_other_data(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith(f"deltaprop: warning: {other} is not the data {ck} was trained on") and err.count("\n") == 1
     assert "label 'kind', not 'label'" in err and "features a, b, c, d, not x1, x2, x3, x4" in err and "75 rows, not 150" in err
+
+
+def _same_weights(a, b):
+    for x, y in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_cli_resume_with_more_epochs_reaches_the_longer_uninterrupted_run(tmp_path, capsys, monkeypatch):
+    """--epochs N beside --resume sets a new total: a finished run goes on, an interrupted one goes
+    further than it was set to, and both end with the weights of one run of N epochs."""
+    csv, ck = _iris_csv(tmp_path), tmp_path / "c.npz"
+    args = ["train", csv, "--hidden", "6", "--batch-size", "8", "--seed", "3", "--no-header"]
+    assert main(args + ["--epochs", "10", "--out", str(tmp_path / "ref.npz"), "-q"]) == 0
+    assert main(args + ["--epochs", "6", "--checkpoint", str(ck), "-q"]) == 0  # finished; the checkpoint is kept
+    capsys.readouterr()
+    assert main(["train", csv, "--no-header", "--resume", str(ck), "--epochs", "10", "--out", str(tmp_path / "a.npz")]) == 0
+    out, err = capsys.readouterr()
+    assert "resuming at epoch 7 (step 0) of 10 (--epochs 10; the run was set to 6), with the checkpoint's settings" in out
+    assert err.startswith("trained epochs 7-10 in ")
+    _same_weights(load(tmp_path / "a.npz").network, load(tmp_path / "ref.npz").network)
+
+    def ctrl_c_after(update):
+        return lambda *a: (update(*a), os.kill(os.getpid(), signal.SIGINT))
+    monkeypatch.setattr(dp.Adam, "step", ctrl_c_after(dp.Adam.step))  # whichever engine trains
+    monkeypatch.setattr(fast.Batched, "train", ctrl_c_after(fast.Batched.train))
+    assert main(args + ["--epochs", "5", "--checkpoint", str(ck), "--force", "-q"]) == 130
+    monkeypatch.undo()
+    assert load_checkpoint(ck)[1]["resume"]["epoch"] < 5
+    assert main(["train", csv, "--no-header", "--resume", str(ck), "--epochs", "10", "--out", str(tmp_path / "b.npz"), "-q"]) == 0
+    _same_weights(load(tmp_path / "b.npz").network, load(tmp_path / "ref.npz").network)
+
+
+@pytest.mark.parametrize("option", [
+    ["--hidden", "9"], ["--hidden", "6", "6"], ["--hid", "9"], ["--activation", "relu"], ["--output-activation", "sigmoid"],
+    ["--loss", "squared_error"], ["--task", "regression"], ["--scale", "minmax"], ["--init", "he_normal"],
+    ["--optimizer", "sgd"], ["--lr", "0.5"], ["--l2", "0.1"], ["--batch-size", "4"], ["--val-fraction", "0.3"],
+    ["--patience", "3"], ["--seed", "4"]])
+def test_cli_resume_refuses_settings_other_than_the_checkpoints(tmp_path, capsys, option):
+    csv, ck = _iris_csv(tmp_path), tmp_path / "c.npz"
+    assert main(["train", csv, "--hidden", "6", "--batch-size", "8", "--seed", "3", "--epochs", "3",
+                 "--checkpoint", str(ck), "-q"]) == 0
+    before = ck.read_bytes()
+    capsys.readouterr()
+    code = main(["train", csv, "--resume", str(ck), *option, "--out", str(tmp_path / "m.npz")])
+    err = capsys.readouterr().err
+    flag = "--hidden" if option[0] == "--hid" else option[0]
+    had = "no --patience" if flag == "--patience" else f"{flag} "
+    assert code == 2 and err.startswith(f"deltaprop: error: {flag} {' '.join(option[1:])}: the checkpoint's run has {had}")
+    assert "a resumed run keeps its settings; leave" in err and err.count("\n") == 1
+    assert ck.read_bytes() == before and not (tmp_path / "m.npz").exists()
+
+
+def test_cli_resume_takes_the_checkpoints_own_settings_and_no_fewer_epochs(tmp_path, capsys):
+    csv, ck = _iris_csv(tmp_path), tmp_path / "c.npz"
+    same = ["--hidden", "6", "--batch-size", "8", "--seed", "3", "--optimizer", "adam", "--lr", "0.01", "--task", "auto",
+            "--activation", "sigmoid", "--loss", "cross_entropy", "--val-fraction", "0.2", "--scale", "standard"]
+    assert main(["train", csv, *same, "--epochs", "4", "--checkpoint", str(ck), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["train", csv, "--resume", str(ck), *same, "--epochs", "4"]) == 0  # the same values: accepted
+    assert "nothing left to train" in capsys.readouterr().out
+    assert main(["train", csv, "--resume", str(ck), "--epochs", "3"]) == 2
+    assert capsys.readouterr().err == ("deltaprop: error: --epochs 3: the checkpoint's run has already trained 4 epochs; "
+                                       "expected at least 4 (the new total)\n")

@@ -130,6 +130,7 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, state):
         self.t0, self.drawn, self.longest = time.perf_counter(), -1.0, 0
+        self.first = state.history.epoch[-1] + 1 if state.history.epoch else 1  # a resumed run's history goes before it
         if self.verbose:
             sys.stdout.flush()  # so that what was printed before training shows before the bar
 
@@ -153,7 +154,9 @@ class ProgressBar(Callback):
             self.stream.write("\n")
         logs = {k: v[-1] for k, v in state.history.history.items()}
         took = time.perf_counter() - self.t0
-        self.stream.write(f"trained {state.history.epoch[-1]} epochs in {took:.2f} s: {_fmt(logs)}"
+        last = state.history.epoch[-1]
+        which = f"{last} epochs" if self.first == 1 else f"epochs {self.first}-{last}" if last >= self.first else "no epoch"
+        self.stream.write(f"trained {which} in {took:.2f} s: {_fmt(logs)}"
                           f" ({state.history.stop_reason})\n")
         self.stream.flush()
 

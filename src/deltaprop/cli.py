@@ -238,7 +238,8 @@ def _add_train(sub):
                    help="write the per-epoch History as JSON ('-': standard output, the report to standard error)")
     p.add_argument("--checkpoint", metavar="F", type=_output, help="checkpoint file (default with --out: MODEL.ckpt.npz)")
     p.add_argument("--checkpoint-every", type=_positive_int, default=CHECKPOINT_EVERY, metavar="N", help="epochs between checkpoints")
-    p.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run (same data; settings from the checkpoint)")
+    p.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue an interrupted run (same data and settings; --epochs N sets a new total)")
     p.add_argument("--quiet", "-q", action="store_true", help="only the final summary and the files written")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(run=run_train)
@@ -358,21 +359,55 @@ def _resumed_model(path):
     return model, checkpoint
 
 
+# what a resumed run keeps from its checkpoint: option -> (its flag, the checkpoint's value as the option gives it)
+KEPT_ON_RESUME = {
+    "task": ("--task", lambda m, k: m.task), "hidden": ("--hidden", lambda m, k: list(m.hidden)),
+    "activation": ("--activation", lambda m, k: m.activation),
+    "output_activation": ("--output-activation", lambda m, k: m.output_activation),
+    "loss": ("--loss", lambda m, k: m.loss), "scale": ("--scale", lambda m, k: m.scaler.kind),
+    "init": ("--init", lambda m, k: m.init), "optimizer": ("--optimizer", lambda m, k: k["optimizer"]),
+    "lr": ("--lr", lambda m, k: k["learning_rate"]), "l2": ("--l2", lambda m, k: k["l2"]),
+    "batch_size": ("--batch-size", lambda m, k: k["batch_size"]),
+    "val_fraction": ("--val-fraction", lambda m, k: k["validation_fraction"]),
+    "patience": ("--patience", lambda m, k: m.settings.get("patience")), "seed": ("--seed", lambda m, k: k["seed"]),
+}
+
+
+def _as_typed(value):
+    """An option's value as it is typed: the sizes of --hidden 6 6 as '6 6'."""
+    return " ".join(map(str, value)) if isinstance(value, list) else value
+
+
 def _resume_settings(model, checkpoint, data, args):
-    """The fit settings the checkpointed run used (the command line's training options are ignored)."""
+    """The fit settings the checkpointed run used; --epochs may set a new total, and any other
+    training option given must be the checkpoint's (a run resumed with other settings would be
+    neither run)."""
     s = model.settings
     try:
         kwargs = {k: s[k] for k in ("epochs", "batch_size", "optimizer", "learning_rate", "l2", "validation_fraction", "seed")}
     except KeyError as exc:
         raise ConfigError(f"the checkpoint does not record the setting {exc.args[0]!r}; cannot resume it") from None
-    _warn_other_data(model, data, args.resume)
+    for dest, (flag, kept) in KEPT_ON_RESUME.items():
+        given, was = getattr(args, dest), kept(model, kwargs)
+        if dest in args.given and not (dest == "task" and given == "auto") and given != was:
+            had = f"no {flag}" if was is None else f"{flag} {_as_typed(was)}"
+            raise ConfigError(f"{flag} {_as_typed(given)}: the checkpoint's run has {had}, and a resumed run keeps "
+                              f"its settings; leave {flag} out, or start a new run without --resume")
     done = checkpoint["resume"]
+    if "epochs" in args.given:
+        if args.epochs < done["epoch"]:
+            raise ConfigError(f"--epochs {args.epochs}: the checkpoint's run has already trained {done['epoch']} epochs; "
+                              f"expected at least {done['epoch']} (the new total)")
+        kwargs["epochs"] = args.epochs
+    _warn_other_data(model, data, args.resume)
     if _finished(checkpoint, kwargs):
         how = "stopped early" if checkpoint["history"].get("stopped_early") else "finished"
         print(f"nothing left to train: the checkpoint's run {how} after epoch {done['epoch']} of {kwargs['epochs']}; "
               f"its model is kept as it is")
     else:
-        print(f"resuming at epoch {done['epoch'] + 1} of {kwargs['epochs']} (step {done['batch']}) with the checkpoint's settings")
+        total = f" (--epochs {kwargs['epochs']}; the run was set to {s['epochs']})" if kwargs["epochs"] != s["epochs"] else ""
+        print(f"resuming at epoch {done['epoch'] + 1} (step {done['batch']}) of {kwargs['epochs']}{total}, "
+              f"with the checkpoint's settings")
     return model, kwargs
 
 
@@ -819,6 +854,16 @@ def build_parser():
     return parser
 
 
+def _options_given(argv):
+    """The options on the command line, told apart from their defaults: the names argparse stores
+    them under, from a second parse in which no option has a default."""
+    parser = build_parser()
+    for p in (parser, *parser.commands.values()):
+        for action in p._actions:  # (argparse has no public way to drop every default at once)
+            action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
+
+
 class _PipeGuard:
     """Standard output or error; when its reader goes away (``deltaprop ... | head``), the rest is
     dropped quietly and the command finishes its work (the files it writes are still written)."""
@@ -863,6 +908,7 @@ def _run(args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.given = _options_given(argv) if args.command == "train" and args.resume else set()
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _PipeGuard(sys.stdout), _PipeGuard(sys.stderr)
     try:
