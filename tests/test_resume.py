@@ -304,3 +304,42 @@ def test_cli_resume_takes_the_checkpoints_own_settings_and_no_fewer_epochs(tmp_p
     assert main(["train", csv, "--resume", str(ck), "--epochs", "3"]) == 2
     assert capsys.readouterr().err == ("deltaprop: error: --epochs 3: the checkpoint's run has already trained 4 epochs; "
                                        "expected at least 4 (the new total)\n")
+
+
+def test_a_checkpoint_beside_early_stopping_holds_the_weights_training_stopped_with(data, tmp_path):
+    """EarlyStopping puts its best weights back after every callback's on_train_end, so the
+    Checkpoint saved then holds the weights a resumed run goes on from (it held the best epoch's,
+    and the resumed run went off course)."""
+    from deltaprop.callbacks import Callback, Checkpoint, EarlyStopping
+    X, y = data
+    kw = dict(batch_size=7, optimizer="adam", learning_rate=0.5, loss="cross_entropy", seed=3, verbose=0,
+              validation_fraction=0.25)  # val_loss 1.34 0.86 0.56 0.41 0.93 1.11 ...: epoch 4 the best of 6
+
+    class StopAt(Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            state.stop = epoch == 6
+    reference = new_net()
+    whole = reference.fit(X, y, epochs=10, callbacks=[EarlyStopping(patience=100)], **kw)
+    ck = tmp_path / "ck.npz"
+    first = new_net()
+    assert first.fit(X, y, epochs=10, callbacks=[EarlyStopping(patience=100), Checkpoint(ck), StopAt()], **kw).best_epoch == 4
+    resumed, checkpoint = load_checkpoint(ck)
+    assert not np.array_equal(first.weights[0], resumed.weights[0])  # first ends with epoch 4's, the checkpoint has 6's
+    again = resumed.fit(X, y, epochs=10, resume=checkpoint, callbacks=[EarlyStopping(patience=100)], **kw)
+    assert again.history["val_loss"] == whole.history["val_loss"] and again.best_epoch == whole.best_epoch
+    _same_weights(resumed, reference)
+
+
+@pytest.mark.parametrize("stop_at", [12, 20])  # best val_loss so far: epoch 8, epoch 13; of all 30: epoch 27
+def test_cli_resume_with_patience_reaches_the_uninterrupted_run(tmp_path, capsys, stop_at):
+    csv, ck = _iris_csv(tmp_path), tmp_path / "c.npz"
+    args = ["train", csv, "--hidden", "8", "--optimizer", "adam", "--lr", "1", "--patience", "50",
+            "--val-fraction", "0.3", "--seed", "1", "-q"]
+    assert main(args + ["--epochs", "30", "--out", str(tmp_path / "ref.npz")]) == 0
+    assert main(args + ["--epochs", str(stop_at), "--checkpoint", str(ck)]) == 0
+    assert main(args[:2] + ["--resume", str(ck), "--epochs", "30", "--out", str(tmp_path / "m.npz"), "-q"]) == 0
+    _same_weights(load(tmp_path / "m.npz").network, load(tmp_path / "ref.npz").network)
+    assert main(args[:2] + ["--resume", str(ck), "--out", str(tmp_path / "same.npz"), "-q"]) == 0  # nothing left:
+    alone = tmp_path / "alone.npz"  # the model the finished run saved, its best epoch's weights
+    assert main(args + ["--epochs", str(stop_at), "--out", str(alone), "--force"]) == 0
+    _same_weights(load(tmp_path / "same.npz").network, load(alone).network)

@@ -14,7 +14,11 @@ from .errors import ConfigError
 
 
 class Callback:
-    """Override any of these; ``state.stop = True`` ends training after the current epoch."""
+    """Override any of these; ``state.stop = True`` ends training after the current epoch.
+
+    ``on_train_end`` runs however training ended, in the order of the list, with the weights
+    training stopped with; weights chosen to end with (``state.end_with``, as EarlyStopping's best
+    epoch) are put back after all of them."""
 
     def on_train_begin(self, state):
         pass
@@ -30,7 +34,9 @@ class EarlyStopping(Callback):
     """Stop after ``patience`` epochs without an improvement of at least ``min_delta`` in ``monitor``.
 
     With ``restore_best_weights`` the network ends with the weights of its best epoch, however
-    training ended (patience ran out, the epochs ran out, or training was interrupted).
+    training ended (patience ran out, the epochs ran out, or training was interrupted). They are put
+    back as fit's last act, after every callback's ``on_train_end``: a :class:`Checkpoint` saves the
+    weights training stopped with, which resuming goes on from.
     """
 
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, mode="auto", restore_best_weights=True):
@@ -82,9 +88,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, state):
         if self.restore_best_weights and self.best_params is not None:
-            for p, saved in zip(state.net.weights + state.net.biases, self.best_params):
-                p[...] = saved
-            state.history.best_epoch = self.best_epoch
+            state.end_with(self.best_params, self.best_epoch)  # after every callback's on_train_end
 
 
 class Checkpoint(Callback):

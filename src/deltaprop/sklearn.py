@@ -150,8 +150,7 @@ class _SklearnStopping(Callback):
 
     def on_train_end(self, state):
         if self.best_params is not None:
-            for p, saved in zip(state.net.weights + state.net.biases, self.best_params):
-                p[...] = saved
+            state.end_with(self.best_params)
 
 
 class _BaseMLP(BaseEstimator):

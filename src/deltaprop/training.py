@@ -176,7 +176,16 @@ class FitState:
         self.batch = self.skip = 0  # steps done in the current epoch; steps to skip when resuming
         self.epoch_rng = None  # the generator's state when the current epoch began
         self.best_params, self.clean_interrupt = None, True
+        self.end_params = None  # weights fit ends with (EarlyStopping's best), put back after every on_train_end
         self.compiled = self.batched = None  # the compiled engine's trainers (fast.Trainer, fast.Batched), if used
+
+    def end_with(self, params, epoch=None):
+        """Make ``params`` (weights + biases) the weights fit ends with. They are put back after
+        every callback's on_train_end, so that each of those (a Checkpoint) still sees the weights
+        training stopped with, which a resumed run must start from."""
+        self.end_params = params
+        if epoch is not None:
+            self.history.best_epoch = epoch
 
     def resume_point(self):
         """(epoch to run next, steps of it already done, generator state at that epoch's start)."""
@@ -431,6 +440,8 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         state.history.stop_reason = state.stop_reason or "completed"
         for cb in callbacks:
             cb.on_train_end(state)
+        if state.end_params is not None:
+            _restore(net, state.end_params)
     return _result(state)
 
 
