@@ -585,3 +585,46 @@ def test_demo_seed_mistakes_are_refused(tmp_path, capsys, monkeypatch, argv, wor
         code = exc.code
     err = capsys.readouterr().err
     assert code == 2 and words in err and err.count("\n") == 1
+
+
+def _named_model(tmp_path, capsys, header="a,b,c,label"):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    rows = [f"{a},{b},{c},{int(a + b > 0)}" for a, b, c in X]
+    data = tmp_path / "train.csv"
+    data.write_text((header + "\n" if header else "") + "\n".join(rows) + "\n")
+    assert run(capsys, "train", data, "--epochs", 30, "--out", tmp_path / "m.npz", "-q")[0] == 0
+    return tmp_path / "m.npz", X
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+@pytest.mark.parametrize("header,missing", [("c,b,zzz", "a"), ("a,b,label", "c"), ("p,q,r", "a, b, c")])
+def test_a_header_without_the_models_feature_names_is_refused_not_read_by_position(tmp_path, capsys, command, header,
+                                                                                 missing):
+    """A file whose header does not name every feature of the model: an error (its columns had
+    been taken by position when their number matched: renamed or reordered columns, or the label
+    read as a feature, gave wrong answers with exit code 0)."""
+    model, X = _named_model(tmp_path, capsys)
+    labelled = command == "evaluate" and "label" not in header  # a,b,label: the label column is there (for predict, in c's place)
+    cells = header + (",label" if labelled else "")
+    path = tmp_path / "new.csv"
+    path.write_text(cells + "\n" + "\n".join(f"{a},{b},{int(c > 0)}" + (",1" if labelled else "") for a, b, c in X[:5]) + "\n")
+    code, out, err = run(capsys, command, model, path)
+    assert code == 2 and out == ""
+    assert err == (f"deltaprop: error: {path}: no column(s) {missing}; the model needs: a, b, c; "
+                   f"columns are: {cells.replace(',', ', ')}\n")
+
+
+def test_columns_are_matched_by_name_in_any_order_and_by_position_without_names(tmp_path, capsys):
+    model, X = _named_model(tmp_path, capsys)
+    rows = "\n".join(f"{a},{b},{c}" for a, b, c in X[:6]) + "\n"
+    (tmp_path / "abc.csv").write_text("a,b,c\n" + rows)
+    (tmp_path / "cab.csv").write_text("id,c,a,b\n" + "\n".join(f"{i},{c},{a},{b}" for i, (a, b, c) in enumerate(X[:6])) + "\n")
+    (tmp_path / "pqr.csv").write_text("p,q,r\n" + rows)
+    (tmp_path / "bare.csv").write_text(rows)
+    outs = [run(capsys, "predict", model, tmp_path / f)[1] for f in ("abc.csv", "cab.csv", "bare.csv")]
+    assert outs[0].count("\n") == 7 and outs[0] == outs[1] == outs[2]
+    (tmp_path / "unnamed").mkdir()
+    unnamed, _ = _named_model(tmp_path / "unnamed", capsys, header=None)  # trained without a header: x1, x2, x3
+    outs = [run(capsys, "predict", unnamed, tmp_path / f) for f in ("pqr.csv", "bare.csv")]
+    assert outs[0][0] == outs[1][0] == 0 and outs[0][1] == outs[1][1]  # its columns can only go by position

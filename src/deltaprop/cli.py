@@ -605,12 +605,16 @@ def _load_model(path):
 
 
 def _align(data, model):
-    """The dataset's feature columns in the model's order: by name when the file has a header that
-    names them all (other columns are left out, as predict does), else by position."""
-    from .data import names_text
+    """The dataset's feature columns in the model's order: by name when both the file's header and
+    the model name them (other columns are left out, as predict does; a missing name is an error,
+    never read by position), else by position."""
+    from .data import names_text, unnamed
     names, want = list(data.feature_names), list(model.feature_names)
-    named = names != [f"x{i + 1}" for i in range(len(names))]  # load_csv's names for a file without a header
-    if named and names != want and set(want) <= set(names):
+    if names != unnamed(len(names)) and want != unnamed(len(want)):
+        missing = [f for f in want if f not in names]
+        if missing:
+            raise DataError(f"{data.source}: no column(s) {names_text(missing)}; the model needs: {names_text(want)}; "
+                            f"columns are: {names_text(names + [data.label_name])}")
         return data.X[:, [names.index(f) for f in want]]
     if len(names) != len(want):
         raise DataError(f"{data.source}: {count(len(names), 'feature column')} ({names_text(names)}) besides the label "

@@ -182,7 +182,7 @@ def load_csv(path, label=None, header="auto", prefer_label=None, drop=(), featur
         raise DataError(f"{name}: the file is empty; expected rows of comma-separated values")
     has_header = _has_header(rows) if header == "auto" else bool(header)
     n_cols = len(rows[0][1])
-    names = rows[0][1] if has_header else [f"x{i + 1}" for i in range(n_cols - 1)] + ["label"]
+    names = rows[0][1] if has_header else unnamed(n_cols - 1) + ["label"]
     body = rows[1:] if has_header else rows
     if not body:
         raise DataError(f"{name}: only a header line; expected at least one row of data below it")
@@ -265,9 +265,15 @@ def _label_array(labels, name):
     return np.array(labels, dtype=object)
 
 
+def unnamed(n):
+    """The names of n feature columns that have none (a file without a header, an array): x1, x2, ..."""
+    return [f"x{i + 1}" for i in range(n)]
+
+
 def load_features(path, feature_names, header="auto"):
-    """Feature rows for prediction: columns picked by name when the file has a header, else by
-    position (a trailing label column, if present, is ignored). Returns (X, rows' line numbers)."""
+    """Feature rows for prediction: columns picked by name when the file has a header and the
+    model's features have names, else by position (a trailing label column, if present, is
+    ignored). A header that lacks one of the model's names is an error, never read by position."""
     name = "<stdin>" if path == "-" else os.fspath(path)
     rows = _read_rows(path)
     if not rows:
@@ -278,11 +284,11 @@ def load_features(path, feature_names, header="auto"):
         names, body = rows[0][1], rows[1:]
         _check_unique([c for c in names if c in feature_names], rows[0][0], name)
         missing = [f for f in feature_names if f not in names]
-        if missing and len(names) in (n, n + 1):
-            cols = list(range(n))  # the header names other features: trust the positions
+        if missing and list(feature_names) == unnamed(n) and len(names) in (n, n + 1):
+            cols = list(range(n))  # a model trained without column names: by position
         elif missing:
-            raise DataError(f"{name}: no column(s) {names_text(missing)}; the model needs: {names_text(feature_names)}"
-                            f"{_separator_hint(rows)}")
+            raise DataError(f"{name}: no column(s) {names_text(missing)}; the model needs: {names_text(feature_names)}; "
+                            f"columns are: {names_text(names)}{_separator_hint(rows)}")
         else:
             cols = [names.index(f) for f in feature_names]
     else:
@@ -328,7 +334,7 @@ def as_dataset(X, y=None, feature_names=None, label_name="label"):
             raise DataError(f"expected numeric features; received an array of dtype {X.dtype}") from None
     if not np.isfinite(X).all():
         raise DataError("X contains NaN or inf; expected finite numbers")
-    names = list(feature_names) if feature_names is not None else [f"x{i + 1}" for i in range(X.shape[1])]
+    names = list(feature_names) if feature_names is not None else unnamed(X.shape[1])
     if len(names) != X.shape[1]:
         raise DataError(f"expected {X.shape[1]} feature names; received {len(names)}")
     y = None if y is None else as_array(y, "y")
