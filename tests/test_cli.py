@@ -628,3 +628,25 @@ def test_columns_are_matched_by_name_in_any_order_and_by_position_without_names(
     unnamed, _ = _named_model(tmp_path / "unnamed", capsys, header=None)  # trained without a header: x1, x2, x3
     outs = [run(capsys, "predict", unnamed, tmp_path / f) for f in ("pqr.csv", "bare.csv")]
     assert outs[0][0] == outs[1][0] == 0 and outs[0][1] == outs[1][1]  # its columns can only go by position
+
+
+@pytest.mark.parametrize("bad,task", [("NA", []), ('"4,720,111"', []), ("n/a", ["--task", "regression"])])
+def test_a_few_text_cells_in_a_numeric_label_are_refused_not_made_classes(tmp_path, capsys, bad, task):
+    """One 'NA' among 60 prices made the label column text, and 'auto' then trained a classifier
+    with one class per price (exit code 0)."""
+    rows = [f"{i},{i % 7},{1000 * i + 17 * (i % 7)}" for i in range(60)]
+    path = tmp_path / "prices.csv"
+    path.write_text("area,age,price\n" + "\n".join(rows[:30] + [f"5,5,{bad}"] + rows[30:]) + "\n")
+    code, _, err = run(capsys, "train", path, *task, "--epochs", 1)
+    shown = bad.strip('"')
+    assert code == 2 and err == (f"deltaprop: error: {path}: label 'price' holds numbers in 60 of 61 rows and text in 1 "
+                                 f"(the first: {shown!r}, data row 31); expected a number in every row (fill in or remove "
+                                 f"those rows), or --task classification if the labels are class names\n")
+    assert run(capsys, "train", path, "--task", "classification", "--epochs", 1, "-q")[0] == 0  # as asked
+
+
+def test_class_names_with_a_few_numbers_among_them_stay_classes(tmp_path, capsys):
+    path = tmp_path / "kinds.csv"
+    path.write_text("a,kind\n" + "\n".join(f"{i},{['cat', 'dog', '1', '2'][i % 4]}" for i in range(40)) + "\n")
+    code, out, _ = run(capsys, "train", path, "--epochs", 1, "-q")
+    assert code == 0 and "network 1-5-4 (classification" in out

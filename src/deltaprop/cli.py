@@ -339,6 +339,8 @@ def _check_task(task, data):
     many distinct values (a measured quantity, not class labels) is refused."""
     from .data import detect_task
     y = data.y
+    if y.ndim == 1 and y.dtype.kind == "O" and task != "classification":
+        _check_numbers_in_text_labels(task, data)
     if y.ndim != 1 or y.dtype.kind not in "iuf":
         return
     distinct = len(set(y.tolist()))
@@ -349,6 +351,24 @@ def _check_task(task, data):
     if task == "classification" and not integers and distinct > MAX_AUTO_CLASSES:
         raise ConfigError(f"--task classification: label {data.label_name!r} holds {distinct} distinct numbers, not all "
                           f"integers; expected class labels (for numbers to predict, use --task regression)")
+
+
+def _check_numbers_in_text_labels(task, data):
+    """Labels read as text because a few cells are not numbers ('NA', '4,720,111'): for 'auto'
+    they would become one class per price; refused where most labels are numbers and there are
+    more distinct values than classes, and for --task regression."""
+    def number(v):
+        try:
+            return math.isfinite(float(v))
+        except ValueError:
+            return False
+    bad = [(i, v) for i, v in enumerate(data.y) if not number(v)]
+    numeric = len(data.y) - len(bad)
+    if bad and (task == "regression" or (numeric >= len(data.y) / 2 and len(set(data.y.tolist())) > MAX_AUTO_CLASSES)):
+        i, v = bad[0]
+        raise DataError(f"{data.source}: label {data.label_name!r} holds numbers in {numeric} of {count(len(data.y), 'row')} "
+                        f"and text in {len(bad)} (the first: {v!r}, data row {i + 1}); expected a number in every row "
+                        f"(fill in or remove those rows), or --task classification if the labels are class names")
 
 
 def _resumed_model(path):
