@@ -356,7 +356,7 @@ def _check_task(task, data):
 def _check_numbers_in_text_labels(task, data):
     """Labels read as text because a few cells are not numbers ('NA', '4,720,111'): for 'auto'
     they would become one class per price; refused where most labels are numbers and there are
-    more distinct values than classes, and for --task regression."""
+    more distinct values than classes (or --task regression asks for numbers)."""
     def number(v):
         try:
             return math.isfinite(float(v))
@@ -364,7 +364,7 @@ def _check_numbers_in_text_labels(task, data):
             return False
     bad = [(i, v) for i, v in enumerate(data.y) if not number(v)]
     numeric = len(data.y) - len(bad)
-    if bad and (task == "regression" or (numeric >= len(data.y) / 2 and len(set(data.y.tolist())) > MAX_AUTO_CLASSES)):
+    if bad and numeric >= len(data.y) / 2 and (task == "regression" or len(set(data.y.tolist())) > MAX_AUTO_CLASSES):
         i, v = bad[0]
         raise DataError(f"{data.source}: label {data.label_name!r} holds numbers in {numeric} of {count(len(data.y), 'row')} "
                         f"and text in {len(bad)} (the first: {v!r}, data row {i + 1}); expected a number in every row "
