@@ -346,3 +346,25 @@ def test_evaluate_gives_each_regression_output_its_own_rmse_and_r2():
     one = Model(hidden=(4,))
     one.fit(X, Y[:, 1], epochs=2, seed=0, verbose=0)
     assert "per_output" not in one.evaluate(X, Y[:, 1])
+
+
+def test_model_takes_a_dataframes_columns_by_name():
+    """Reordered or extra DataFrame columns give the same answers; a missing name is an error (the
+    columns were taken by position: a reordered frame gave an RMSE of 4.1 for 0.43, silently)."""
+    pd = pytest.importorskip("pandas")
+    from deltaprop.model import Model
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = Model(hidden=(4,), activation="tanh")
+    model.fit(df, y, epochs=30, seed=0, verbose=0)
+    expected = model.predict(X)  # an array: by position
+    np.testing.assert_array_equal(model.predict(df[["c", "a", "b"]]), expected)
+    np.testing.assert_array_equal(model.predict(df.assign(id=np.arange(80))[["id", "b", "c", "a"]]), expected)
+    assert model.evaluate(df[["c", "b", "a"]], y) == model.evaluate(df, y)
+    with pytest.raises(dp.DataError, match=r"^X has no column\(s\) c; the model needs: a, b, c; columns are: a, b, d$"):
+        model.predict(df.rename(columns={"c": "d"}))
+    unnamed = Model(hidden=(4,))  # trained on an array: a frame's columns by position
+    unnamed.fit(X, y, epochs=3, seed=0, verbose=0)
+    np.testing.assert_array_equal(unnamed.predict(df.set_axis(["p", "q", "r"], axis=1)), unnamed.predict(X))

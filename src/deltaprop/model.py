@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from .data import Scaler, as_dataset, detect_task, names_text
+from .data import Scaler, as_dataset, detect_task, names_text, unnamed
 from .errors import ConfigError, DataError
 from .network import Network
 from .training import accuracy, choose_task, fit, regression_metrics, validation_pair
@@ -75,12 +75,20 @@ class Model:
         return 1 if y.ndim == 1 else y.shape[1]
 
     def prepare_X(self, X):
-        """Raw features -> network inputs (checks the columns, applies the saved scaler)."""
+        """Raw features -> network inputs (checks the columns, applies the saved scaler). A
+        DataFrame's columns are taken by name when the model's features have names (other columns
+        are left out; a missing one is an error), an array's by position."""
         data = as_dataset(X, feature_names=None)
-        n = len(self.feature_names)
-        if data.X.shape[1] != n:
-            raise DataError(f"expected {n} features ({names_text(self.feature_names)}); received {data.X.shape[1]}")
-        return self.scaler.transform(data.X).astype(self.network.dtype)
+        A, want, names = data.X, list(self.feature_names), list(data.feature_names)
+        if hasattr(X, "columns") and want != unnamed(len(want)) and names != want:
+            missing = [f for f in want if f not in names]
+            if missing:
+                raise DataError(f"X has no column(s) {names_text(missing)}; the model needs: {names_text(want)}; "
+                                f"columns are: {names_text(names)}")
+            A = A[:, [names.index(f) for f in want]]
+        if A.shape[1] != len(want):
+            raise DataError(f"expected {len(want)} features ({names_text(want)}); received {A.shape[1]}")
+        return self.scaler.transform(A).astype(self.network.dtype)
 
     def encode_y(self, y):
         """Raw targets -> network targets: class names to one-hot rows (or a 0/1 column)."""
