@@ -593,3 +593,32 @@ def test_ctrl_c_during_a_threaded_step_stops_between_two_steps(threads):
     assert err.value.state.clean_interrupt and len(err.value.history.epoch) >= 1
     assert stopped - sent[0] < 0.5  # the steps of one call of C take about 50 ms
     assert all(np.isfinite(w).all() for w in net.weights)
+
+
+@compiled_only
+@pytest.mark.parametrize("hidden", [4, 64])  # the per-sample kernel and the batched steps
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_freeze_from_a_callback_holds_in_both_engines(hidden, optimizer):
+    """A callback that freezes layer 1 after epoch 2: both engines hold it fixed from then on and
+    agree (the compiled trainers had read the frozen flags once, when fit began, and went on
+    training the layer)."""
+    from deltaprop.callbacks import Callback
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(96, 20))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5)
+
+    class FreezeAfter2(Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            if epoch == 2:
+                state.net.freeze(1)
+                self.W1, self.W2 = state.net.weights[0].copy(), state.net.weights[1].copy()
+    runs = []
+    for engine in ("numpy", "compiled"):
+        cb = FreezeAfter2()
+        net = dp.Network([20, hidden, 3], activation="tanh", output_activation="softmax", seed=2)
+        hist = net.fit(X, y, epochs=5, batch_size=32, optimizer=optimizer, learning_rate=0.05, loss="cross_entropy",
+                       seed=1, verbose=0, engine=engine, callbacks=[cb])
+        np.testing.assert_array_equal(net.weights[0], cb.W1)
+        assert not np.array_equal(net.weights[1], cb.W2) and hist.epoch == [1, 2, 3, 4, 5]  # layer 2 trains on
+        runs.append((net, hist))
+    assert_same(runs)

@@ -90,3 +90,31 @@ def test_a_bad_number_is_shown_as_python_writes_it():
     with pytest.raises(dp.ConfigError) as info:
         dp.SGD(np.float64(-0.5))
     assert str(info.value) == "learning_rate must be a number in (0, inf); received -0.5"
+
+
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_adam_starts_afresh_when_the_trained_parameters_change(engine):
+    """After a freeze, Adam's moments are new and so is its step count: the first step is a fresh
+    Adam's (it kept counting, so the bias correction shrank that step to about half)."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(30, 4)), rng.normal(size=(30, 2))
+    net = dp.Network([4, 6, 2], activation="tanh", seed=0)
+    opt = dp.Adam(0.01)
+    net.fit(X, Y, epochs=5, batch_size=None, optimizer=opt, verbose=0, engine=engine)
+    net.freeze(1)
+    fresh = net.copy()
+    net.fit(X, Y, epochs=1, batch_size=None, optimizer=opt, verbose=0, engine=engine)
+    fresh.fit(X, Y, epochs=1, batch_size=None, optimizer=dp.Adam(0.01), verbose=0, engine=engine)
+    assert opt.t == 1
+    for a, b in zip(net.weights + net.biases, fresh.weights + fresh.biases):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-15)
+
+
+def test_an_lr_schedule_leaves_the_optimizers_own_rate():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
+    opt = dp.SGD(0.1)
+    for _ in range(2):  # the same object and schedule twice: the same rates
+        history = dp.Network([3, 4, 1], seed=0).fit(X, Y, epochs=4, optimizer=opt, verbose=0,
+                                                    lr_schedule=lambda epoch, lr0: lr0 * 0.5 ** epoch)
+        assert history["lr"] == [0.1, 0.05, 0.025, 0.0125] and opt.learning_rate == 0.1

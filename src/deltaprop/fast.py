@@ -314,7 +314,7 @@ def _optimizer_args(opt, params, steps=1):
     """opt's code and (lr, mu, nesterov, beta1, beta2, t, epsilon) for its next ``steps`` steps, t
     the first one's number; counts them (opt.t += steps) and creates the state opt.step would create."""
     if opt.state is None or len(opt.state) != len(params):
-        opt.state = [opt.init_state(p) for p in params]
+        opt.state, opt.t = [opt.init_state(p) for p in params], 0  # as Optimizer.step: a fresh start
     t, opt.t = opt.t + 1, opt.t + steps
     name, lr = type(opt).__name__, opt.learning_rate
     if name == "Adam":

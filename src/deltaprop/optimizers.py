@@ -36,8 +36,8 @@ class Optimizer:
 
     def step(self, pairs):
         """Update every parameter in ``pairs`` = [(param, grad), ...] in place."""
-        if self.state is None or len(self.state) != len(pairs):
-            self.state = [self.init_state(p) for p, _ in pairs]
+        if self.state is None or len(self.state) != len(pairs):  # new, or other parameters trained (freeze):
+            self.state, self.t = [self.init_state(p) for p, _ in pairs], 0  # a fresh start, Adam's step count too
         self.t += 1
         for (p, g), s in zip(pairs, self.state):
             self.update(p, g, s)

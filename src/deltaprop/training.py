@@ -288,8 +288,9 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     state.rng, state.loss_name = rng, loss_obj.name
     state.running = choose("train_metrics", train_metrics, {"exact": False, "running": True})
     state.task = task
-    state.compiled, state.batched = _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data,
-                                                      state.running)
+    state.trainers = lambda: _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data, state.running)
+    state.compiled, state.batched = state.trainers()
+    state.frozen = _frozen(net)
     if resume is not None:
         initial_epoch = _resume(state, resume)
     callbacks = callbacks + [ProgressBar(verbose)]
@@ -403,6 +404,9 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
     epoch = initial_epoch
     try:
         while epoch < state.epochs:
+            if _frozen(net) != state.frozen:  # a callback froze or unfroze parameters; the trainers read them once
+                state.frozen = _frozen(net)
+                state.compiled, state.batched = state.trainers()
             if lr_schedule is not None:
                 state.optimizer.learning_rate = _scheduled_rate(lr_schedule, epoch, lr0)
             if state.compiled is not None and not state.skip:  # (a resumed mid-epoch start runs in NumPy)
@@ -442,6 +446,8 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
             cb.on_train_end(state)
         if state.end_params is not None:
             _restore(net, state.end_params)
+        if lr_schedule is not None:
+            state.optimizer.learning_rate = lr0  # the schedule's rates were this fit's; the optimizer keeps its own
     return _result(state)
 
 
@@ -509,6 +515,11 @@ def _result(state):
         return state.history
     err.history, err.state = state.history, state
     raise err
+
+
+def _frozen(net):
+    """Which parameters each layer holds fixed."""
+    return [frozenset(layer.frozen) for layer in net.layers]
 
 
 def _restore(net, params):
