@@ -362,3 +362,14 @@ def test_a_built_in_activation_object_works_like_its_name(rng):
     by_name = dp.Network([3, 4, 2], activation="tanh", output_activation="identity", seed=1)
     assert by_object.activations == ["tanh", "identity"]
     np.testing.assert_array_equal(by_object.copy().forward(X), by_name.forward(X))
+
+
+def test_class_labels_given_where_one_hot_rows_are_needed_get_a_hint():
+    net = dp.Network([3, 4, 3], seed=0)
+    X = np.zeros((20, 3))
+    with pytest.raises(dp.ShapeError, match=r"^expected Y of shape \(20, 3\); received \(20,\) \(class labels\? fit "
+                                            r"takes them; here give one-hot rows, e.g. np.eye\(3\)\[labels\]\)$"):
+        net.loss(X, np.arange(20) % 3)
+    with pytest.raises(dp.ShapeError, match=r"^expected Y of shape \(20, 3\); received \(2, 3\)$"):
+        net.gradients(X, np.zeros((2, 3)))
+    assert net.loss(X[:1], [0, 1, 0]) > 0  # one sample's targets as a 1-D list

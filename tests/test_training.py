@@ -368,3 +368,14 @@ def test_model_takes_a_dataframes_columns_by_name():
     unnamed = Model(hidden=(4,))  # trained on an array: a frame's columns by position
     unnamed.fit(X, y, epochs=3, seed=0, verbose=0)
     np.testing.assert_array_equal(unnamed.predict(df.set_axis(["p", "q", "r"], axis=1)), unnamed.predict(X))
+
+
+def test_a_constant_whole_number_target_says_how_to_ask_for_regression():
+    from deltaprop.model import Model
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    with pytest.raises(dp.DataError, match=r"holds only 5\.0 \(task 'auto' takes a few whole numbers for class codes; "
+                                           r"pass task='regression' to predict numbers\)$"):
+        Model().fit(X, np.full(60, 5.0), epochs=1, verbose=0)
+    with pytest.raises(dp.DataError, match=r"holds only 'a'$"):
+        Model().fit(X, ["a"] * 60, epochs=1, verbose=0)
+    Model(task="regression").fit(X, np.full(60, 5.0), epochs=1, verbose=0)

@@ -55,7 +55,8 @@ class Model:
 
     # ---- preparing data ----------------------------------------------------------------------
     def _setup(self, data, y):
-        task = detect_task(y) if self.task == "auto" else choose_task(self.task)
+        auto = self.task == "auto"
+        task = detect_task(y) if auto else choose_task(self.task)
         self.task = task
         self.feature_names, self.label_name = list(data.feature_names), data.label_name
         defaults = DEFAULTS[task]
@@ -65,7 +66,10 @@ class Model:
             y = np.asarray(y)
             self.classes = [_py(c) for c in np.unique(y if y.ndim == 1 else np.arange(y.shape[1]))]
             if len(self.classes) < 2:
-                raise DataError(f"classification needs at least 2 classes; the label column holds only {self.classes[0]!r}")
+                hint = (" (task 'auto' takes a few whole numbers for class codes; pass task='regression' to predict "
+                        "numbers)" if auto and isinstance(self.classes[0], numbers.Number) else "")
+                raise DataError(f"classification needs at least 2 classes; the label column holds only "
+                                f"{self.classes[0]!r}{hint}")
 
     def _n_out(self, y):
         if self.task == "classification":

@@ -258,10 +258,13 @@ class Network:
             raise DataError(f"Y must be numeric; received an array of dtype {Y.dtype}")
         n_out = self.layers[-1].n_out
         Y = Y.astype(self.dtype, copy=False)
+        given = Y.shape
         if Y.ndim == 1:
-            Y = Y.reshape(-1, 1) if n_out == 1 else Y.reshape(1, -1)
+            Y = Y.reshape(-1, 1) if n_out == 1 else Y.reshape(1, -1)  # one output a row, or one sample's targets
         if Y.shape != (m, n_out):
-            raise ShapeError(f"expected Y of shape ({m}, {n_out}); received {Y.shape}")
+            labels = (f" (class labels? fit takes them; here give one-hot rows, e.g. np.eye({n_out})[labels])"
+                      if len(given) == 1 and given[0] == m and n_out > 1 else "")
+            raise ShapeError(f"expected Y of shape ({m}, {n_out}); received {given}{labels}")
         if not _all_finite(Y):
             raise DataError("Y contains NaN or inf; expected finite numbers")
         return Y

@@ -23,7 +23,10 @@ DIVERGED = 1e8  # |w| beyond this means the weights exploded, whatever the loss 
 
 
 class History:
-    """Per-epoch records, Keras-style: ``history.history["val_loss"][e]``; ``history.epoch``."""
+    """Per-epoch records, Keras-style: ``history.history["val_loss"][e]``; ``history.epoch``.
+
+    ``best_epoch`` is the epoch of the lowest val_loss (loss without validation rows), or the one
+    EarlyStopping chose and restored; without EarlyStopping the network keeps its last weights."""
 
     def __init__(self):
         self.history, self.epoch = {}, []
