@@ -650,3 +650,19 @@ def test_class_names_with_a_few_numbers_among_them_stay_classes(tmp_path, capsys
     path.write_text("a,kind\n" + "\n".join(f"{i},{['cat', 'dog', '1', '2'][i % 4]}" for i in range(40)) + "\n")
     code, out, _ = run(capsys, "train", path, "--epochs", 1, "-q")
     assert code == 0 and "network 1-5-4 (classification" in out
+
+
+def test_small_wordings(tmp_path, capsys):
+    """--drop names are stripped like header names; one epoch is "1 epoch"; an empty default is
+    not shown in the help; evaluate gives RMSE in the data's units, as train does, without an exponent."""
+    rows = [f"{i},{i % 5},note{i},{1_000_000 * (i % 7) + 17 * i}" for i in range(50)]
+    path = tmp_path / "d.csv"
+    path.write_text(" id , b ,note,price\n" + "\n".join(rows) + "\n")
+    code, _, err = run(capsys, "train", path, "--drop", "id, note", "--epochs", 1, "--out", tmp_path / "m.npz")
+    assert code == 0 and err.startswith("trained 1 epoch in ")
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", path)
+    line = out.splitlines()[1]
+    assert code == 0 and line.startswith("RMSE ") and "e+" not in line and line.endswith("(of the standardized targets)")
+    assert float(line.split()[1]) > 1000  # in the data's units
+    from deltaprop.cli import build_parser
+    assert "(default: )" not in build_parser().commands["train"].format_help()

@@ -490,3 +490,13 @@ def test_a_regression_model_says_its_targets_are_standardized(capsys, tmp_path):
     y = (1200 - model.target_mean[0]) / model.target_spread[0]
     assert main(["explain", "--model", path, "--sample", "0.5,1", "--target", "1200", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["y"] == [pytest.approx(y, rel=1e-15)]
+
+
+def test_a_negative_target_is_subtracted_in_parentheses():
+    """a − (−0.67567), as every other negative operand is written (it read a − −0.67567)."""
+    from deltaprop.explain import render
+    net = dp.Network.from_weights([[[0.5, -0.3]], [[1.2]]], [[0.1], [-0.2]], ["tanh", "identity"])
+    trace = net.explain([0.4, -1.0], [-0.67567], loss="squared_error", lr=0.1)
+    text = render(trace)
+    assert "½[(0.44446 − (−0.67567))²]" in text and "1·(0.4445 − (−0.6757)) = 1.12" in text
+    assert "− −" not in text and "- -" not in render(trace, format="markdown")

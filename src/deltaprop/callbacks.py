@@ -159,7 +159,8 @@ class ProgressBar(Callback):
         logs = {k: v[-1] for k, v in state.history.history.items()}
         took = time.perf_counter() - self.t0
         last = state.history.epoch[-1]
-        which = f"{last} epochs" if self.first == 1 else f"epochs {self.first}-{last}" if last >= self.first else "no epoch"
+        which = (f"{last} epoch{'s' * (last != 1)}" if self.first == 1 else f"epochs {self.first}-{last}" if last > self.first
+                 else f"epoch {last}" if last == self.first else "no epoch")
         self.stream.write(f"trained {which} in {took:.2f} s: {_fmt(logs)}"
                           f" ({state.history.stop_reason})\n")
         self.stream.flush()

@@ -96,7 +96,7 @@ class _Formatter(argparse.HelpFormatter):
     def _get_help_string(self, action):
         text, default = action.help or "", action.default
         if not action.option_strings or default is None or isinstance(default, bool) or default == argparse.SUPPRESS \
-                or "default" in text:  # (flags are off by default; 0 is a default worth showing)
+                or default == [] or "default" in text:  # (flags are off by default; 0 is a default worth showing)
             return text
         shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
         return f"{text} (default: {shown.replace('%', '%%')})".lstrip()
@@ -208,7 +208,7 @@ def _add_train(sub):
                        description="Train a network on a CSV file (features in columns, one label column).")
     p.add_argument("data", metavar="DATA.csv", help="the training data: numeric feature columns and one label column")
     p.add_argument("--label", help="label column, by name or 0-based index (default: the last)")
-    p.add_argument("--drop", metavar="COL[,COL...]", type=lambda text: text.split(","), default=[],
+    p.add_argument("--drop", metavar="COL[,COL...]", type=lambda text: [c.strip() for c in text.split(",")], default=[],
                    help="columns to leave out (an id, a note), by name or 0-based index")
     _add_header_options(p)
     p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
@@ -648,7 +648,8 @@ MAX_MATRIX_CLASSES = 12  # a wider confusion matrix no longer fits a terminal li
 def _print_metrics(metrics, model, source):
     print(f"deltaprop evaluate: {source}: {count(metrics['n'], 'row')}, {model!r}")
     if model.task == "regression":
-        print(f"RMSE {metrics['rmse']:.6g}   {_metric('R²', metrics['r2'], '.4f')}   loss {metrics['loss']:.6g}")
+        scaled = " (of the standardized targets)" if model.target_mean is not None else ""
+        print(f"RMSE {metrics['rmse']:.4f}   {_metric('R²', metrics['r2'], '.4f')}   loss {metrics['loss']:.6g}{scaled}")
         return
     print(f"accuracy {metrics['accuracy']:.2%}   loss {metrics['loss']:.4f}\n")
     names = [_shown(c) for c in model.classes]

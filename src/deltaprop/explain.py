@@ -536,7 +536,7 @@ def _loss_terms(ctx, name, out, y, L):
     if name == "squared_error":
         show = ctx.fitted([v for j in range(n) for v in (out[j], y[j])], _squared_error, tr.loss_before, check)
         sym = (_square(_sym("a", j + 1, L) + MINUS + _sym("y", j + 1)) for j in range(n))
-        val = (_square(show(2 * j, False) + MINUS + show(2 * j + 1, False)) for j in range(n))
+        val = (_square(show(2 * j, False) + MINUS + show(2 * j + 1)) for j in range(n))  # a − (−0.5)
         return [_half() + _fence(_sum_terms(ctx, sym, L), "[", "]"),
                 _half() + _fence(_sum_terms(ctx, val, L), "[", "]")]
     if name == "cross_entropy":
@@ -577,14 +577,14 @@ def _delta_out_neuron(ctx, t, j):
     kind = FUSED_DELTA.get((t.activation, tr.loss))
     if kind == "a-y":
         show = ctx.fitted([t.a[j], tr.y[j]], lambda v: v[0] - v[1], t.delta[j])
-        return Eq(d, a + MINUS + y, show(0, False) + MINUS + show(1, False), dv)
+        return Eq(d, a + MINUS + y, show(0, False) + MINUS + show(1), dv)
     if kind == "(a-1)y":
         show = ctx.fitted([t.a[j], tr.y[j]], lambda v: (v[0] - 1) * v[1], t.delta[j])
         return Eq(d, _fence(a + MINUS + one) + TIMES + y, _fence(show(0, False) + MINUS + one) + TIMES + show(1), dv)
     if tr.loss == "squared_error" and t.activation != "softmax":
         fp = _call(t.activation, _sym("z", j + 1, l), prime=True)
         show = ctx.fitted([t.fprime[j], t.a[j], tr.y[j]], lambda v: v[0] * (v[1] - v[2]), t.delta[j])
-        val = show(0) + TIMES + _fence(show(1, False) + MINUS + show(2, False))
+        val = show(0) + TIMES + _fence(show(1, False) + MINUS + show(2))
         return Eq(d, fp + TIMES + _fence(a + MINUS + y), val, dv)
     return Eq(d, _partial(_sym("C"), _sym("z", j + 1, l)), dv)
 
