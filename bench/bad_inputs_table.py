@@ -2,6 +2,7 @@
 
     python bench/bad_inputs_table.py > /tmp/table.md
 """
+import argparse
 import os
 import shlex
 import sys
@@ -31,7 +32,8 @@ def _cell(text):
     return text.replace("|", "\\|").replace("\n", " ").strip()
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     print("| # | group | input kind | how to reproduce | what deltaprop answers | exit |")
     print("|---|---|---|---|---|---|")
     for i, case in enumerate(cases.CASES, 1):
