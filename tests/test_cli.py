@@ -666,3 +666,14 @@ def test_small_wordings(tmp_path, capsys):
     assert float(line.split()[1]) > 1000  # in the data's units
     from deltaprop.cli import build_parser
     assert "(default: )" not in build_parser().commands["train"].format_help()
+
+
+def test_no_header_on_a_file_with_a_header_says_to_leave_it_out(tmp_path, capsys):
+    path = tmp_path / "h.csv"
+    path.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n")
+    code, _, err = run(capsys, "train", path, "--no-header", "--epochs", 1)
+    assert code == 2 and err == (f"deltaprop: error: {path}, line 1, column 'x1': 'a' is not a number; expected a finite "
+                                 f"number; the first line looks like a header: leave out --no-header\n")
+    (tmp_path / "t.csv").write_text("1,2,x\nfoo,3,y\n4,5,x\n")  # text below the first line: the --drop hint
+    code, _, err = run(capsys, "train", tmp_path / "t.csv", "--no-header", "--epochs", 1)
+    assert code == 2 and err.endswith("if this column is not a feature, leave it out with --drop 0\n")

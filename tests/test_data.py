@@ -257,3 +257,16 @@ def test_features_by_name_leave_the_other_columns_out(tmp_path):
     with pytest.raises(DataError, match="no label column 'cost' \\(the model's label\\); columns are: name, b, a, price"):
         load_csv(path, features=["a", "b"], prefer_label="cost")
     assert list(load_csv(path, features=["a", "b"], prefer_label="cost", label="price").y) == [10, 20]
+
+
+def test_a_comma_at_the_end_of_every_line_is_not_a_column(tmp_path):
+    """Spreadsheets write one: the empty last column was taken as the label ('the label column has
+    empty cells'), and --label label then found an empty feature."""
+    path = tmp_path / "trail.csv"
+    path.write_text("a,b,label,\n1,2,x,\n3,4,y,\n5,6,x,\n")
+    data = load_csv(path)
+    assert data.feature_names == ["a", "b"] and data.label_name == "label" and list(data.y) == ["x", "y", "x"]
+    np.testing.assert_array_equal(load_csv(path, label="label").X, [[1, 2], [3, 4], [5, 6]])
+    np.testing.assert_array_equal(load_features(path, ["a", "b"]), [[1, 2], [3, 4], [5, 6]])
+    (tmp_path / "named.csv").write_text("a,b,label,note\n1,2,x,\n3,4,y,\n")  # a named column stays, empty or not
+    assert load_csv(tmp_path / "named.csv", label="label", drop=["note"]).feature_names == ["a", "b"]

@@ -295,6 +295,8 @@ def _training_data(args, model):
         return load_csv(args.data, label=args.label, header=args.header, drop=args.drop,
                         prefer_label=model.label_name if model else None)
     except NotANumber as exc:
+        if exc.first_row and args.header is False:
+            raise DataError(f"{exc}; the first line looks like a header: leave out --no-header") from None
         label = f"the label is column {exc.label!r} (--label {args.label}); " if args.label is not None else ""
         raise DataError(f"{exc}; {label}if this column is not a feature, "
                         f"leave it out with --drop {shlex.quote(exc.key)}") from None

@@ -55,11 +55,11 @@ def count(n, word):
 class NotANumber(DataError):
     """A feature cell holds text. ``key`` names its column as ``load_csv(drop=...)`` takes it (by
     name, or by index in a file without a header), so a caller can suggest leaving it out;
-    ``label`` is the column taken as the label."""
+    ``label`` is the column taken as the label; ``first_row``: the text is in the file's first row."""
 
-    def __init__(self, message, key, label):
+    def __init__(self, message, key, label, first_row=False):
         super().__init__(message)
-        self.key, self.label = key, label
+        self.key, self.label, self.first_row = key, label, first_row
 
 
 def _cell_problem(cell, v):
@@ -114,6 +114,8 @@ def _parse_rows(raw, name):
     except csv.Error as exc:
         hint = "; a quoted field starting on this line is never closed" if "end of data" in str(exc) else ""
         raise DataError(f"{name}, line {start}: unreadable CSV ({exc}){hint}") from None
+    if rows and len(rows[0][1]) > 1 and all(cells[-1] == "" for _, cells in rows):
+        rows = [(line, cells[:-1]) for line, cells in rows]  # a comma that ends every line, the header's too
     return rows
 
 
@@ -225,8 +227,8 @@ def _check_unique(names, line, name):
 
 def _columns(body, li, cols, n_cols, names, name, has_header=True):
     """Features ``X`` (m, len(cols)) from columns ``cols``, and the labels of column ``li``."""
-    def text_in(message, c):  # a text column: NotANumber, so that the CLI can suggest --drop
-        return NotANumber(message, names[cols[c]] if has_header else str(cols[c]), names[li])
+    def text_in(message, c, r):  # a text column: NotANumber, so that the CLI can suggest --drop
+        return NotANumber(message, names[cols[c]] if has_header else str(cols[c]), names[li], first_row=r == 0 and not has_header)
     X = _feature_matrix(body, cols, n_cols, [names[col] for col in cols], name, text_in, hint=True)
     return X, _label_array([cells[li] for _, cells in body], name)
 
@@ -234,7 +236,8 @@ def _columns(body, li, cols, n_cols, names, name, has_header=True):
 def _feature_matrix(body, cols, width, col_names, name, text_in=None, hint=False):
     """X (m, len(cols)) from the columns ``cols`` of each row (``width`` fields a row), a finite
     number in every cell; ``col_names[c]`` names column ``cols[c]`` in messages. ``text_in(message,
-    c)`` is the error for text in a cell (else DataError); ``hint``: say if ';' or tabs separate."""
+    c, r)`` is the error for text in a cell of row r (else DataError); ``hint``: say if ';' or tabs
+    separate."""
     X = np.empty((len(body), len(cols)))
     for r, (line, cells) in enumerate(body):
         if len(cells) != width:
@@ -246,7 +249,7 @@ def _feature_matrix(body, cols, width, col_names, name, text_in=None, hint=False
             if problem:
                 message = (f"{name}, line {line}, column {col_names[c]!r}: {problem}; expected a finite number"
                            f"{_separator_hint(body) if hint else ''}")
-                raise text_in(message, c) if text_in and v is None and cell else DataError(message)
+                raise text_in(message, c, r) if text_in and v is None and cell else DataError(message)
             X[r, c] = v
     return X
 
