@@ -677,3 +677,12 @@ def test_no_header_on_a_file_with_a_header_says_to_leave_it_out(tmp_path, capsys
     (tmp_path / "t.csv").write_text("1,2,x\nfoo,3,y\n4,5,x\n")  # text below the first line: the --drop hint
     code, _, err = run(capsys, "train", tmp_path / "t.csv", "--no-header", "--epochs", 1)
     assert code == 2 and err.endswith("if this column is not a feature, leave it out with --drop 0\n")
+
+
+def test_evaluate_names_the_file_and_row_of_a_label_the_model_cannot_take(tmp_path, capsys, iris_csv):
+    assert run(capsys, "train", iris_csv, "--epochs", 2, "--out", tmp_path / "m.npz", "-q")[0] == 0
+    path = tmp_path / "new.csv"
+    path.write_text("5.1,3.5,1.4,0.2,Iris-setosa\n5.0,3.4,1.5,0.2,Iris-unknown\n")
+    code, _, err = run(capsys, "evaluate", tmp_path / "m.npz", path)
+    assert code == 2 and err == (f"deltaprop: error: {path}: unknown class label(s) Iris-unknown (the first in data row 2); "
+                                 f"the model knows: Iris-setosa, Iris-versicolor, Iris-virginica\n")

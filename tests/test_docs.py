@@ -161,3 +161,13 @@ def test_shown_output_may_leave_lines_out_but_not_change_them():
     out = "a\nb\nc\nd\n"
     assert shown_in("a\nb\n", out) and shown_in("b\n  …\nd\n", out)
     assert not shown_in("a\nc\n", out) and not shown_in("c\n  …\na\n", out) and not shown_in("b\nx\n", out)
+
+
+def test_the_reliability_tables_are_what_the_code_answers(capsys):
+    """Every row of docs/reliability.md's bad-input tables is the row bench/bad_inputs_table.py
+    prints from real runs now (a changed message must change the doc)."""
+    import runpy
+    runpy.run_path(str(ROOT / "bench" / "bad_inputs_table.py"), run_name="table").get("main")([])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    doc = set((ROOT / "docs" / "reliability.md").read_text(encoding="utf-8").splitlines())
+    assert len(rows) > 100 and [row for row in rows if row not in doc] == []

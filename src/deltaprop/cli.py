@@ -605,7 +605,11 @@ def run_evaluate(args):
                           f"{args.model} ({model.task})")
     data = load_csv(args.data, label=args.label, header=args.header, prefer_label=model.label_name,
                     features=model.feature_names)  # other columns (an id, a note) are left out, as predict does
-    metrics = model.evaluate(_align(data, model), data.y)
+    X = _align(data, model)
+    try:
+        metrics = model.evaluate(X, data.y)
+    except DataError as exc:  # the labels: say which file
+        raise DataError(f"{data.source}: {exc}") from None
     _print_metrics(metrics, model, data.source)
     if args.json:
         _write_text(args, args.json, _json(metrics, indent=2), "the metrics")

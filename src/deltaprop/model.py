@@ -107,8 +107,9 @@ class Model:
         index = {c: i for i, c in enumerate(self.classes)}
         unknown = sorted({str(_py(v)) for v in y if _py(v) not in index})
         if unknown:
-            raise DataError(f"unknown class label(s) {names_text(unknown[:5])}; the model knows: "
-                            f"{names_text(self.classes)}")
+            first = next(i for i, v in enumerate(y) if _py(v) not in index)
+            raise DataError(f"unknown class label(s) {names_text(unknown[:5])} (the first in data row {first + 1}); "
+                            f"the model knows: {names_text(self.classes)}")
         codes = np.array([index[_py(v)] for v in y])
         if self.network.sizes[-1] == 1:
             return codes.reshape(-1, 1).astype(np.float64)
@@ -275,11 +276,13 @@ def _missing(v):
 
 
 def _check_numeric_targets(y):
-    for v in np.ravel(y):
+    for i, v in enumerate(np.ravel(y)):
         try:
             float(v)
         except (TypeError, ValueError):
-            raise DataError(f"regression needs numeric targets; received {_py(v)!r}; class names need the classification task") from None
+            row = i // (y.shape[1] if y.ndim == 2 else 1) + 1
+            raise DataError(f"regression needs numeric targets; received {_py(v)!r} in data row {row} "
+                            f"(class names need a classification model)") from None
 
 
 def _py(v):
