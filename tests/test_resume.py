@@ -202,6 +202,7 @@ def test_cli_divergence_stops_with_advice_and_saves_the_best_weights(tmp_path, c
     assert captured.err.count("\n") == 1
     model = load(out)  # the best weights so far, saved as asked
     assert all(np.isfinite(w).all() for w in model.network.weights)
+    assert sorted(os.listdir(tmp_path)) == ["m.npz", "r.csv"]  # no m.ckpt.npz left to resume into the same blow-up
 
 
 def test_checkpoint_file_that_is_not_a_checkpoint(tmp_path, capsys):
@@ -343,3 +344,22 @@ def test_cli_resume_with_patience_reaches_the_uninterrupted_run(tmp_path, capsys
     alone = tmp_path / "alone.npz"  # the model the finished run saved, its best epoch's weights
     assert main(args + ["--epochs", str(stop_at), "--out", str(alone), "--force"]) == 0
     _same_weights(load(tmp_path / "same.npz").network, load(alone).network)
+
+
+def test_an_interrupt_between_epochs_says_after_which_epoch(data):
+    """Ctrl-C noticed between two epochs: "interrupted after epoch 3" (it said "in epoch 3", an epoch
+    that was complete); mid-epoch it says the epoch and the steps done."""
+    X, y = data
+    from deltaprop.callbacks import Callback
+
+    class CtrlCAt3(Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            if epoch == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(TrainingInterrupted) as info:
+        new_net().fit(X, y, callbacks=[CtrlCAt3()], catch_interrupt=True, **{**SETTINGS, "epochs": 6})
+    assert info.value.history.stop_reason == "interrupted after epoch 3" and info.value.history.epoch[-1] == 3
+    with pytest.raises(TrainingInterrupted) as info:
+        fit(new_net(), X, y, optimizer=ctrl_c_at_step(dp.Adam(0.02), 20), engine="numpy", catch_interrupt=True,
+            **{k: v for k, v in SETTINGS.items() if k != "learning_rate"})
+    assert info.value.history.stop_reason == "interrupted in epoch 2 after 8 steps"

@@ -270,6 +270,8 @@ def run_train(args):
                                 catch_interrupt=True)
         except TrainingDiverged as exc:
             _save_model(model, args.out, "the best weights before training diverged")
+            if checkpoint and not args.checkpoint and args.out and os.path.exists(checkpoint):
+                os.remove(checkpoint)  # as after a finished run: the model is saved, and resuming would diverge again
             raise exc
         except TrainingInterrupted as exc:
             return _interrupted(exc, args, checkpoint)

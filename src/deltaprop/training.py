@@ -437,8 +437,8 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         state.history.diverged = True
     except KeyboardInterrupt as exc:
         state.clean_interrupt = isinstance(exc, TrainingInterrupted)  # else a step may be half done
-        done = f" after {state.batch} steps" if state.in_epoch else ""
-        state.stop_reason = f"interrupted in epoch {state.epoch + 1}{done}"
+        where = f"in epoch {state.epoch + 1} after {state.batch} steps" if state.in_epoch else f"after epoch {state.epoch + 1}"
+        state.stop_reason = f"interrupted {where}"
         state.history.interrupted = True
     except Exception as exc:  # (a callback's, a schedule's): the error itself follows the summary
         state.stop_reason = f"stopped by {type(exc).__name__} after {len(state.history.epoch)} epochs"
