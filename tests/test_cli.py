@@ -686,3 +686,14 @@ def test_evaluate_names_the_file_and_row_of_a_label_the_model_cannot_take(tmp_pa
     code, _, err = run(capsys, "evaluate", tmp_path / "m.npz", path)
     assert code == 2 and err == (f"deltaprop: error: {path}: unknown class label(s) Iris-unknown (the first in data row 2); "
                                  f"the model knows: Iris-setosa, Iris-versicolor, Iris-virginica\n")
+
+
+def test_classes_left_without_a_training_row_are_warned_of_in_one_line(tmp_path, capsys):
+    path = tmp_path / "many.csv"
+    path.write_text("a,label\n" + "\n".join(f"{i % 30}.5,c{i % 30:02d}" for i in range(120)) + "\n")
+    code, out, err = run(capsys, "train", path, "--val-fraction", "0.9", "--epochs", 1, "-q")
+    assert code == 0 and err.startswith("deltaprop: warning: 18 of 30 classes have no training row after 108 of 120 rows "
+                                        "were held out for validation (c")
+    assert err.splitlines()[0].endswith("the network cannot learn them: hold out fewer rows")
+    code, out, err = run(capsys, "train", path, "--val-fraction", "0.2", "--epochs", 1, "-q")
+    assert code == 0 and "warning" not in err

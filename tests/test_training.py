@@ -379,3 +379,16 @@ def test_a_constant_whole_number_target_says_how_to_ask_for_regression():
     with pytest.raises(dp.DataError, match=r"holds only 'a'$"):
         Model().fit(X, ["a"] * 60, epochs=1, verbose=0)
     Model(task="regression").fit(X, np.full(60, 5.0), epochs=1, verbose=0)
+
+
+def test_model_warns_when_a_class_has_no_training_row():
+    from deltaprop.model import Model
+    X = np.arange(40.0).reshape(-1, 1)
+    y = np.array(["a", "b"] * 19 + ["c", "c"])
+    with pytest.warns(UserWarning, match=r"^1 of 3 classes has no training row after 36 of 40 rows were held out for "
+                                         r"validation \(c\); the network cannot learn them: hold out fewer rows$"):
+        Model().fit(X, y, epochs=1, batch_size=None, validation_fraction=0.9, seed=0, verbose=0)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Model().fit(X, y, epochs=1, validation_fraction=0.2, seed=0, verbose=0)

@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import unicodedata
+import warnings
 from collections import Counter
 
 from . import __version__
@@ -945,13 +946,21 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     args.given = _options_given(argv) if args.command == "train" and args.resume else set()
-    streams = sys.stdout, sys.stderr
+    streams, show = (sys.stdout, sys.stderr), warnings.showwarning
     sys.stdout, sys.stderr = _PipeGuard(sys.stdout), _PipeGuard(sys.stderr)
+    warnings.showwarning = _warning_line
     try:
         return _main(args)
     finally:
         sys.stdout.flush(), sys.stderr.flush()
         sys.stdout, sys.stderr = streams
+        warnings.showwarning = show
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    """A library warning on the command line: one line, like the errors, without Python's file and line."""
+    sys.stdout.flush()
+    print(f"deltaprop: warning: {message}", file=sys.stderr)
 
 
 def _main(args):

@@ -5,6 +5,7 @@ training rows, the class names (so predictions come back as "Iris-setosa", not 0
 the training settings, and it is what a model file holds.
 """
 import numbers
+import warnings
 
 import numpy as np
 
@@ -149,6 +150,8 @@ class Model:
             self._fit_targets(y)
             sizes = [X.shape[1], *self.hidden, self._n_out(y)]
             self.network = Network(sizes, self.activation, self.output_activation, self.init, seed, self.dtype)
+        if self.task == "classification" and np.ndim(y) == 1:
+            _warn_unseen_classes(self.classes, y, len(data.y) - len(y))
         val = None
         if validation_data is not None:
             Xv, yv = validation_pair(validation_data)
@@ -273,6 +276,17 @@ def _check_labels(y):
 
 def _missing(v):
     return v is None or type(v).__name__ in ("NAType", "NaTType") or (isinstance(v, numbers.Real) and v != v)
+
+
+def _warn_unseen_classes(classes, y, held_out):
+    """A warning when classes have no training row (the validation split took every row of them)."""
+    seen = {_py(v) for v in y}
+    missing = [c for c in classes if c not in seen]
+    if missing:
+        rows = f"after {held_out} of {held_out + len(y)} rows were held out for validation" if held_out else "in y"
+        warnings.warn(f"{len(missing)} of {len(classes)} classes {'has' if len(missing) == 1 else 'have'} no training row {rows} "
+                      f"({names_text([str(c) for c in missing])}); the network cannot learn them"
+                      f"{': hold out fewer rows' if held_out else ''}", UserWarning, stacklevel=3)
 
 
 def _check_numeric_targets(y):
