@@ -395,7 +395,7 @@ API_CASES = [
      "regression needs numeric targets"),
     ("predict with 3 features", lambda: _fitted().predict(X4[:, :3]), dp.DataError, "expected 4 features"),
     ("unseen label at evaluate", lambda: _fitted().evaluate(X4, ["Iris-unknown"] * 20), dp.DataError, "unknown class label(s) Iris-unknown"),
-    ("validation fraction 1.5", lambda: _fit(validation_fraction=1.5), dp.ConfigError, "validation fraction must be between 0 and 1"),
+    ("validation fraction 1.5", lambda: _fit(validation_fraction=1.5), dp.ConfigError, "validation_fraction must be a number in [0, 1) (0 holds out no rows); received 1.5"),
     ("missing labels", lambda: dp.Model().fit(X4, ["a", None] * 10, epochs=1, verbose=0), dp.DataError,
      "the label column holds 10 missing value(s) (the first at row 1)"),
     ("labels mixing numbers and text", lambda: dp.Model().fit(X4, [1, "b"] * 10, epochs=1, verbose=0), dp.DataError,

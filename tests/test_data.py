@@ -125,8 +125,11 @@ def test_stratified_split_keeps_class_shares_and_is_reproducible():
 def test_split_refuses_fractions_that_leave_nothing():
     with pytest.raises(DataError, match="0 of 3 rows"):
         split_indices(np.arange(3), 0.1)
-    with pytest.raises(ConfigError, match="between 0 and 1"):
-        split_indices(np.arange(3), 1.5)
+    for bad in (1.5, 1, -0.1, True, "0.2"):
+        with pytest.raises(ConfigError, match=r"^validation_fraction must be a number in \[0, 1\) \(0 holds out no rows\)"):
+            split_indices(np.arange(3), bad)
+    train, val = split_indices(np.arange(3), 0)  # none held out
+    assert train.tolist() == [0, 1, 2] and val.tolist() == []
 
 
 def test_task_detection():

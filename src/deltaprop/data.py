@@ -407,8 +407,10 @@ class Scaler:
 def split_indices(y, val_fraction, seed=None, stratify=True):
     """Train and validation row indices; stratified by class when ``stratify`` and y has classes."""
     m = len(y)
-    if not 0 < val_fraction < 1:
-        raise ConfigError(f"validation fraction must be between 0 and 1 (exclusive); received {val_fraction!r}")
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float, np.number)) or not 0 <= val_fraction < 1:
+        raise ConfigError(f"validation_fraction must be a number in [0, 1) (0 holds out no rows); received {val_fraction!r}")
+    if val_fraction == 0:
+        return np.arange(m), np.arange(0)
     n_val = int(round(val_fraction * m))
     if n_val < 1 or n_val >= m:
         raise DataError(f"a validation fraction of {val_fraction} leaves {n_val} of {m} rows for validation; "
