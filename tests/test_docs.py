@@ -140,7 +140,6 @@ def test_the_tutorials_commands_print_what_they_show(name, tmp_path, monkeypatch
     import deltaprop as dp
     from deltaprop.cli import main
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "docs" / "img").mkdir(parents=True)
     iris = dp.load_iris()
     model = dp.Model(hidden=(5,))
     model.fit(iris.X, iris.y, epochs=20, seed=0, verbose=0)

@@ -373,3 +373,11 @@ def test_class_labels_given_where_one_hot_rows_are_needed_get_a_hint():
     with pytest.raises(dp.ShapeError, match=r"^expected Y of shape \(20, 3\); received \(2, 3\)$"):
         net.gradients(X, np.zeros((2, 3)))
     assert net.loss(X[:1], [0, 1, 0]) > 0  # one sample's targets as a 1-D list
+
+
+def test_binary_cross_entropy_on_an_unbounded_output_suggests_sigmoid_only():
+    net = dp.Network([2, 3, 2], output_activation="relu", seed=0)
+    with pytest.raises(dp.ConfigError, match=r"\(output activation 'sigmoid'\); received output activation 'relu'$"):
+        net.loss([[0.0, 1.0]], [[0, 1]], loss="binary_cross_entropy")
+    with pytest.raises(dp.ConfigError, match=r"\(output activation 'sigmoid' or 'softmax'\); received output activation 'relu'$"):
+        net.loss([[0.0, 1.0]], [[0, 1]], loss="cross_entropy")

@@ -80,9 +80,10 @@ def get_loss(name):
 def check_pair(act, loss):
     """Refuse a loss that is undefined on the activation's output range."""
     if loss.needs_unit_interval and act.name not in ("sigmoid", "softmax"):
+        which = "'sigmoid'" if loss.name == "binary_cross_entropy" else "'sigmoid' or 'softmax'"
         raise ConfigError(
             f"loss {loss.name!r} takes log of the output, so it needs outputs in (0, 1) "
-            f"(output activation 'sigmoid' or 'softmax'); received output activation {act.name!r}"
+            f"(output activation {which}); received output activation {act.name!r}"
         )
     if (act.name, loss.name) == ("softmax", "binary_cross_entropy"):
         # Each output as a yes/no probability, though softmax ties them together: log(1 - a) of a
