@@ -159,7 +159,7 @@ def _column_index(key, names, n_cols, name, what="label column"):
         idx = int(key)
         if not -n_cols <= idx < n_cols:
             raise DataError(f"{name}: {what} index {idx} is out of range; the file has {count(n_cols, 'column')} "
-                            f"(0 to {n_cols - 1})")
+                            f"(0 to {n_cols - 1}, or -{n_cols} to -1 from the end)")
         return idx % n_cols
     if key in names:
         return names.index(key)

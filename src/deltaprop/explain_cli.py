@@ -26,7 +26,7 @@ def add_explain_command(subparsers):
     source.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in example network")
     source.add_argument("--model", metavar="FILE", help="a saved model file (with --sample and --target)")
     p.add_argument("--sample", help='the input, comma-separated raw features: "5.1,3.5,1.4,0.2"')
-    p.add_argument("--target", help="its class name (Iris-setosa), or comma-separated target values")
+    p.add_argument("--target", help="its class name for a classifier (Iris-setosa); its value(s), comma-separated, for regression")
     p.add_argument("--format", default="text", choices=FORMATS)
     p.add_argument("--lang", default="en", choices=LANGS)
     p.add_argument("--detail", default="auto", choices=DETAILS,
