@@ -273,3 +273,13 @@ def test_a_comma_at_the_end_of_every_line_is_not_a_column(tmp_path):
     np.testing.assert_array_equal(load_features(path, ["a", "b"]), [[1, 2], [3, 4], [5, 6]])
     (tmp_path / "named.csv").write_text("a,b,label,note\n1,2,x,\n3,4,y,\n")  # a named column stays, empty or not
     assert load_csv(tmp_path / "named.csv", label="label", drop=["note"]).feature_names == ["a", "b"]
+
+
+def test_a_column_dropped_by_index_may_share_its_name(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("x,x,c,label\n1,2,3,a\n4,5,6,b\n")
+    with pytest.raises(DataError, match=r"line 1: the header names column 'x' twice; expected unique column names "
+                                        r"\(or drop one by its index\)$"):
+        load_csv(path)
+    data = load_csv(path, drop=[1])
+    assert data.feature_names == ["x", "c"] and data.X.tolist() == [[1, 3], [4, 6]]

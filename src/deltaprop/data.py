@@ -193,8 +193,9 @@ def load_csv(path, label=None, header="auto", prefer_label=None, drop=(), featur
     for what, key in [("the label column", label)] + [("columns to drop", key) for key in drop]:
         if not has_header and key is not None and not str(key).lstrip("-").isdigit():
             raise DataError(f"{name}: no header line, so {what} must be given by index; received {key!r}")
-    if has_header:
-        _check_unique(names, rows[0][0], name)
+    if has_header:  # (a column dropped by its index may share its name with another)
+        by_index = {int(k) % n_cols for k in drop if _is_integer(str(k)) and str(k) not in names and -n_cols <= int(k) < n_cols}
+        _check_unique([c for i, c in enumerate(names) if i not in by_index], rows[0][0], name, " (or drop one by its index)")
     by_name = has_header and features is not None and set(features) <= set(names)
     if label is None and by_name and prefer_label not in names:
         raise DataError(f"{name}: no label column {prefer_label!r} (the model's label); columns are: {names_text(names)}")
@@ -217,11 +218,11 @@ def _kept(li, drop, names, name):
     return cols
 
 
-def _check_unique(names, line, name):
+def _check_unique(names, line, name, hint=""):
     seen = set()
     for col in names:
         if col in seen:
-            raise DataError(f"{name}, line {line}: the header names column {col!r} twice; expected unique column names")
+            raise DataError(f"{name}, line {line}: the header names column {col!r} twice; expected unique column names{hint}")
         seen.add(col)
 
 
