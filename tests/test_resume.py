@@ -363,3 +363,66 @@ def test_an_interrupt_between_epochs_says_after_which_epoch(data):
         fit(new_net(), X, y, optimizer=ctrl_c_at_step(dp.Adam(0.02), 20), engine="numpy", catch_interrupt=True,
             **{k: v for k, v in SETTINGS.items() if k != "learning_rate"})
     assert info.value.history.stop_reason == "interrupted in epoch 2 after 8 steps"
+
+
+@pytest.mark.parametrize("stopping", [dict(monitor="val_accuracy", patience=100), dict(monitor="loss", patience=100),
+                                      dict(monitor="val_loss", min_delta=0.05, patience=100)])
+def test_early_stopping_by_any_rule_resumes_to_the_uninterrupted_weights(data, tmp_path, stopping):
+    """The checkpoint keeps EarlyStopping's own best epoch and weights (it had only the loop's
+    lowest-val_loss weights, which a resumed EarlyStopping with another monitor or a min_delta took
+    for its best epoch's)."""
+    from deltaprop.callbacks import Callback, Checkpoint, EarlyStopping
+    X, y = data
+    kw = dict(batch_size=7, optimizer="adam", learning_rate=0.5, loss="cross_entropy", seed=3, verbose=0,
+              validation_fraction=0.25)
+
+    class StopAt(Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            state.interrupt = state.interrupt or epoch == 7
+    reference = new_net()
+    whole = reference.fit(X, y, epochs=12, callbacks=[EarlyStopping(**stopping)], **kw)
+    ck = tmp_path / "ck.npz"
+    with pytest.raises(TrainingInterrupted):
+        new_net().fit(X, y, epochs=12, callbacks=[EarlyStopping(**stopping), Checkpoint(ck), StopAt()],
+                      catch_interrupt=True, **kw)
+    resumed, checkpoint = load_checkpoint(ck)
+    again = resumed.fit(X, y, epochs=12, resume=checkpoint, callbacks=[EarlyStopping(**stopping)], **kw)
+    assert again.best_epoch == whole.best_epoch
+    _same_weights(resumed, reference)
+
+
+def test_callbacks_after_early_stopping_see_the_best_weights_and_checkpoints_the_last(data, tmp_path):
+    from deltaprop.callbacks import Callback, Checkpoint, EarlyStopping
+    X, y = data
+    seen = {}
+
+    class Keep(Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            seen[epoch] = [p.copy() for p in state.net.weights]
+
+        def on_train_end(self, state):
+            seen["end"] = [p.copy() for p in state.net.weights]
+    net = new_net()
+    history = net.fit(X, y, epochs=8, batch_size=7, optimizer="adam", learning_rate=0.5, loss="cross_entropy", seed=3,
+                      verbose=0, validation_fraction=0.25,
+                      callbacks=[EarlyStopping(patience=100), Keep(), Checkpoint(tmp_path / "ck.npz")])
+    assert history.best_epoch == 4  # val_loss 1.34 0.86 0.56 0.41 0.93 ...
+    for a, b, c in zip(seen["end"], seen[4], net.weights):
+        np.testing.assert_array_equal(a, b)  # a later callback sees the best epoch's, as fit returns them
+        np.testing.assert_array_equal(c, b)
+    for a, b in zip(load_checkpoint(tmp_path / "ck.npz")[0].weights, seen[8]):
+        np.testing.assert_array_equal(a, b)  # the checkpoint: the weights training stopped with
+
+
+def test_resuming_mid_epoch_needs_the_epoch_finished(data, tmp_path):
+    X, y = data
+    ck = tmp_path / "ck.npz"
+    from deltaprop.callbacks import Checkpoint
+    with pytest.raises(TrainingInterrupted):
+        fit(new_net(), X, y, optimizer=ctrl_c_at_step(dp.Adam(0.02), 20), engine="numpy", catch_interrupt=True,
+            callbacks=[Checkpoint(ck)], **{k: v for k, v in SETTINGS.items() if k != "learning_rate"})
+    resumed, checkpoint = load_checkpoint(ck)
+    kw = {k: v for k, v in SETTINGS.items() if k not in ("learning_rate", "epochs")}
+    with pytest.raises(dp.ConfigError, match=r"^resume: the checkpoint is 8 steps into epoch 2; expected epochs=2 or more "
+                                             r"to finish it; received 1$"):
+        fit(resumed, X, y, optimizer=dp.Adam(0.02), resume=checkpoint, epochs=1, **kw)

@@ -16,9 +16,7 @@ from .errors import ConfigError
 class Callback:
     """Override any of these; ``state.stop = True`` ends training after the current epoch.
 
-    ``on_train_end`` runs however training ended, in the order of the list, with the weights
-    training stopped with; weights chosen to end with (``state.end_with``, as EarlyStopping's best
-    epoch) are put back after all of them."""
+    ``on_train_end`` runs however training ended, in the order of the list."""
 
     def on_train_begin(self, state):
         pass
@@ -34,9 +32,9 @@ class EarlyStopping(Callback):
     """Stop after ``patience`` epochs without an improvement of at least ``min_delta`` in ``monitor``.
 
     With ``restore_best_weights`` the network ends with the weights of its best epoch, however
-    training ended (patience ran out, the epochs ran out, or training was interrupted). They are put
-    back as fit's last act, after every callback's ``on_train_end``: a :class:`Checkpoint` saves the
-    weights training stopped with, which resuming goes on from.
+    training ended (patience ran out, the epochs ran out, or training was interrupted). A
+    :class:`Checkpoint` still saves the weights training stopped with, which resuming goes on from,
+    and this callback's best epoch and weights beside them.
     """
 
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, mode="auto", restore_best_weights=True):
@@ -57,8 +55,9 @@ class EarlyStopping(Callback):
         if self.monitor in past:  # a resumed run: take up the count where it stopped
             for epoch, logs in zip(state.history.epoch, _rows(past)):
                 self._track(epoch, logs, None)
-            if self.restore_best_weights and self.best_epoch == state.history.best_epoch:
-                self.best_params = state.best_params  # the loop kept the same epoch's weights
+            kept = state.early_best  # the checkpoint's copy of the best epoch's weights
+            if self.restore_best_weights and kept is not None and kept[0] == self.best_epoch:
+                self.best_params = kept[1]
 
     def _score(self, logs):
         if self.monitor not in logs:
@@ -80,6 +79,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, state, epoch, logs):
         if self._track(epoch, logs, state.net):
+            state.early_best = (epoch, self.best_params) if self.best_params is not None else None
             return
         if self.wait >= self.patience:
             state.stop = True
@@ -88,7 +88,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, state):
         if self.restore_best_weights and self.best_params is not None:
-            state.end_with(self.best_params, self.best_epoch)  # after every callback's on_train_end
+            state.end_with(self.best_params, self.best_epoch)
 
 
 class Checkpoint(Callback):
@@ -107,7 +107,8 @@ class Checkpoint(Callback):
 
     def _save(self, state):
         from .io import save_checkpoint
-        save_checkpoint(self.path, state)
+        with state.stopped_weights():  # not the best epoch's that EarlyStopping may have put back
+            save_checkpoint(self.path, state)
         self.saved = self.path
 
     def on_epoch_end(self, state, epoch, logs):

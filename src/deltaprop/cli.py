@@ -423,9 +423,11 @@ def _resume_settings(model, checkpoint, data, args):
                               f"its settings; leave {flag} out, or start a new run without --resume")
     done = checkpoint["resume"]
     if "epochs" in args.given:
-        if args.epochs < done["epoch"]:
-            raise ConfigError(f"--epochs {args.epochs}: the checkpoint's run has already trained {done['epoch']} epochs; "
-                              f"expected at least {done['epoch']} (the new total)")
+        least = done["epoch"] + (1 if done["batch"] else 0)  # an epoch under way must be finished
+        if args.epochs < least:
+            trained = f"{done['epoch']} epochs" + (f" and {done['batch']} steps of the next" if done["batch"] else "")
+            raise ConfigError(f"--epochs {args.epochs}: the checkpoint's run has already trained {trained}; "
+                              f"expected at least {least} (the new total)")
         kwargs["epochs"] = args.epochs
     _warn_other_data(model, data, args.resume)
     if _finished(checkpoint, kwargs):

@@ -190,6 +190,9 @@ def save_checkpoint(path, state):
             arrays[f"opt{i}_{j}"] = arr
     for i, p in enumerate(state.best_params or []):
         arrays[f"best{i}"] = p
+    if state.early_best is not None:  # EarlyStopping's best epoch and its weights
+        meta["checkpoint"]["early_best_epoch"] = int(state.early_best[0])
+        arrays.update({f"early{i}": p for i, p in enumerate(state.early_best[1])})
     _write(path, meta, arrays)
 
 
@@ -402,6 +405,9 @@ def load_checkpoint(path, max_bytes=MAX_FILE_BYTES):
     shapes = [p.shape for p in net.weights + net.biases]
     best = [arrays.get(f"best{i}") for i in range(len(shapes))]
     ck["best_params"] = best if all(b is not None and b.shape == s for b, s in zip(best, shapes)) else None
+    early = [arrays.get(f"early{i}") for i in range(len(shapes))]
+    fits = isinstance(ck.get("early_best_epoch"), int) and all(e is not None and e.shape == s for e, s in zip(early, shapes))
+    ck["early_best"] = (ck["early_best_epoch"], early) if fits else None
     trainable = [p.shape for p, _ in net.params_and_grads()]
     groups = ck["optimizer_state"]
     if groups and (len(groups) != len(trainable) or any(a.shape != s for g, s in zip(groups, trainable) for a in g)):

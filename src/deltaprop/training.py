@@ -179,16 +179,32 @@ class FitState:
         self.batch = self.skip = 0  # steps done in the current epoch; steps to skip when resuming
         self.epoch_rng = None  # the generator's state when the current epoch began
         self.best_params, self.clean_interrupt = None, True
-        self.end_params = None  # weights fit ends with (EarlyStopping's best), put back after every on_train_end
+        self.stopped_params = None  # the weights training stopped with, once end_with has put others back
+        self.early_best = None  # (epoch, weights + biases) of EarlyStopping's best so far, kept in checkpoints
         self.compiled = self.batched = None  # the compiled engine's trainers (fast.Trainer, fast.Batched), if used
 
     def end_with(self, params, epoch=None):
-        """Make ``params`` (weights + biases) the weights fit ends with. They are put back after
-        every callback's on_train_end, so that each of those (a Checkpoint) still sees the weights
-        training stopped with, which a resumed run must start from."""
-        self.end_params = params
+        """Put ``params`` (weights + biases) back as the weights fit ends with (EarlyStopping's best
+        epoch). The weights training stopped with are kept aside, and a Checkpoint saved later saves
+        those (:meth:`stopped_weights`): a resumed run goes on from them."""
+        if self.stopped_params is None:
+            self.stopped_params = [p.copy() for p in self.net.weights + self.net.biases]
+        _restore(self.net, params)
         if epoch is not None:
             self.history.best_epoch = epoch
+
+    @contextmanager
+    def stopped_weights(self):
+        """The network holds the weights training stopped with inside the block (for a checkpoint)."""
+        if self.stopped_params is None:
+            yield
+            return
+        kept = [p.copy() for p in self.net.weights + self.net.biases]
+        _restore(self.net, self.stopped_params)
+        try:
+            yield
+        finally:
+            _restore(self.net, kept)
 
     def resume_point(self):
         """(epoch to run next, steps of it already done, generator state at that epoch's start)."""
@@ -324,7 +340,11 @@ def _resume(state, checkpoint):
     state.rng.bit_generator.state = point["rng"]
     state.history = History.from_dict(checkpoint.get("history", {}))
     state.skip = int(point["batch"])
+    if state.skip and state.epochs <= int(point["epoch"]):
+        raise ConfigError(f"resume: the checkpoint is {state.skip} steps into epoch {int(point['epoch']) + 1}; "
+                          f"expected epochs={int(point['epoch']) + 1} or more to finish it; received {state.epochs}")
     state.best_params = checkpoint.get("best_params")
+    state.early_best = checkpoint.get("early_best")
     return int(point["epoch"])
 
 
@@ -447,8 +467,6 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         state.history.stop_reason = state.stop_reason or "completed"
         for cb in callbacks:
             cb.on_train_end(state)
-        if state.end_params is not None:
-            _restore(net, state.end_params)
         if lr_schedule is not None:
             state.optimizer.learning_rate = lr0  # the schedule's rates were this fit's; the optimizer keeps its own
     return _result(state)
