@@ -622,3 +622,31 @@ def test_a_freeze_from_a_callback_holds_in_both_engines(hidden, optimizer):
         assert not np.array_equal(net.weights[1], cb.W2) and hist.epoch == [1, 2, 3, 4, 5]  # layer 2 trains on
         runs.append((net, hist))
     assert_same(runs)
+
+
+@compiled_only
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov", "adam"])
+def test_freezing_another_layer_of_the_same_count_starts_the_optimizer_afresh(optimizer):
+    """Layer 1's W frozen, then at epoch 3 layer 3's instead: as many trained arrays as before, so
+    the optimizer kept its state, gave layer 1 layer 3's moments and failed on their shapes."""
+    from deltaprop.callbacks import Callback
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(64, 5))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+
+    class Swap(Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            if epoch == 3:
+                state.net.unfreeze([1], "W")
+                state.net.freeze([3], "W")
+                self.W3 = state.net.weights[2].copy()
+    runs = []
+    for engine in ("numpy", "compiled"):
+        net = dp.Network([5, 8, 8, 3], activation="tanh", output_activation="softmax", seed=2)
+        net.freeze([1], "W")
+        opt, swap = get_optimizer(optimizer, 0.05), Swap()
+        runs.append((net, net.fit(X, y, epochs=5, batch_size=16, optimizer=opt, loss="cross_entropy", seed=1,
+                                  verbose=0, engine=engine, callbacks=[swap])))
+        np.testing.assert_array_equal(net.weights[2], swap.W3)
+        assert opt.t == 2 * 4  # two epochs of 4 steps since the swap
+    assert_same(runs)

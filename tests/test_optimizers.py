@@ -118,3 +118,20 @@ def test_an_lr_schedule_leaves_the_optimizers_own_rate():
         history = dp.Network([3, 4, 1], seed=0).fit(X, Y, epochs=4, optimizer=opt, verbose=0,
                                                     lr_schedule=lambda epoch, lr0: lr0 * 0.5 ** epoch)
         assert history["lr"] == [0.1, 0.05, 0.025, 0.0125] and opt.learning_rate == 0.1
+
+
+def test_an_optimizer_reused_for_other_parameters_of_the_same_count_starts_afresh():
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(24, 4)), rng.normal(size=(24, 4))
+    net = dp.Network([4, 4, 4, 4], activation="tanh", seed=0)
+    net.freeze([1], "W")
+    opt = dp.Adam(0.01)
+    net.fit(X, Y, epochs=3, batch_size=None, optimizer=opt, verbose=0)
+    net.unfreeze([1], "W")
+    net.freeze([2], "W")  # as many arrays, of the same shapes, but other ones
+    fresh = net.copy()
+    net.fit(X, Y, epochs=2, batch_size=None, optimizer=opt, verbose=0)
+    fresh.fit(X, Y, epochs=2, batch_size=None, optimizer=dp.Adam(0.01), verbose=0)
+    assert opt.t == 2
+    for a, b in zip(net.weights + net.biases, fresh.weights + fresh.biases):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-15)

@@ -33,6 +33,7 @@ class Optimizer:
     def __init__(self, learning_rate):
         self.learning_rate = _check("learning_rate", learning_rate, 0, math.inf)
         self.state, self.t = None, 0
+        self.trained = None  # which of its network's parameters the state is for (set by fit: training._frozen)
 
     def step(self, pairs):
         """Update every parameter in ``pairs`` = [(param, grad), ...] in place."""

@@ -302,6 +302,8 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     batch_size = _check_settings(epochs, batch_size, len(X))
     l2 = check_l2(l2)
     opt = get_optimizer(optimizer, learning_rate)
+    if opt.state is not None and opt.trained not in (None, _frozen(net)):
+        opt.reset()  # other parameters are trained than in its last fit: a fresh start, not their moments
     _check_optimizer_state(opt, net, f"the state of {opt!r} (from an earlier fit)", same_count=False)
     state = FitState(net, model, opt, epochs)
     state.rng, state.loss_name = rng, loss_obj.name
@@ -309,7 +311,7 @@ def fit(net, X, Y, epochs=100, batch_size="auto", optimizer="sgd", learning_rate
     state.task = task
     state.trainers = lambda: _compiled_trainer(engine, net, loss_obj, opt, batch_size, X, Y, validation_data, state.running)
     state.compiled, state.batched = state.trainers()
-    state.frozen = _frozen(net)
+    state.frozen = opt.trained = _frozen(net)
     if resume is not None:
         initial_epoch = _resume(state, resume)
     callbacks = callbacks + [ProgressBar(verbose)]
@@ -427,8 +429,9 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
     epoch = initial_epoch
     try:
         while epoch < state.epochs:
-            if _frozen(net) != state.frozen:  # a callback froze or unfroze parameters; the trainers read them once
-                state.frozen = _frozen(net)
+            if _frozen(net) != state.frozen:  # a callback froze or unfroze parameters; the trainers read them once,
+                state.frozen = state.optimizer.trained = _frozen(net)  # and the optimizer's state was theirs
+                state.optimizer.reset()
                 state.compiled, state.batched = state.trainers()
             if lr_schedule is not None:
                 state.optimizer.learning_rate = _scheduled_rate(lr_schedule, epoch, lr0)
