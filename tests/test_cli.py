@@ -697,3 +697,21 @@ def test_classes_left_without_a_training_row_are_warned_of_in_one_line(tmp_path,
     assert err.splitlines()[0].endswith("the network cannot learn them: hold out fewer rows")
     code, out, err = run(capsys, "train", path, "--val-fraction", "0.2", "--epochs", 1, "-q")
     assert code == 0 and "warning" not in err
+
+
+def test_a_header_of_the_models_own_names_is_a_header_even_when_they_are_numbers(tmp_path, capsys):
+    """A model trained on pd.DataFrame(X) has features '0', '1', ...: a file whose first line is
+    0,1,2 (df.to_csv) has a header, in any order (its first line had been read as a sample)."""
+    pd = pytest.importorskip("pandas")
+    from deltaprop import Model, save
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 3))
+    model = Model(hidden=(4,))
+    model.fit(pd.DataFrame(X), (X[:, 0] > 0).astype(int), epochs=5, seed=0, verbose=0)
+    save(model, tmp_path / "m.npz")
+    pd.DataFrame(X).to_csv(tmp_path / "f.csv", index=False)
+    pd.DataFrame(X)[[2, 0, 1]].to_csv(tmp_path / "g.csv", index=False)
+    outs = [run(capsys, "predict", tmp_path / "m.npz", tmp_path / f) for f in ("f.csv", "g.csv")]
+    assert outs[0][0] == outs[1][0] == 0 and outs[0][1].count("\n") == 41 and outs[0][1] == outs[1][1]
+    expected = model.predict(X)
+    assert [line.split(",")[0] for line in outs[0][1].splitlines()[1:]] == [str(v) for v in expected]

@@ -392,3 +392,19 @@ def test_model_warns_when_a_class_has_no_training_row():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Model().fit(X, y, epochs=1, validation_fraction=0.2, seed=0, verbose=0)
+
+
+def test_frames_named_like_unnamed_columns_and_frames_with_a_name_twice():
+    pd = pytest.importorskip("pandas")
+    from deltaprop.model import Model
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, 3))
+    y = X @ [1.0, -2.0, 0.5]
+    df = pd.DataFrame(X, columns=["x1", "x2", "x3"])  # the names an array's columns get, given for real
+    model = Model(hidden=(4,), activation="tanh")
+    model.fit(df, y, epochs=10, seed=0, verbose=0)
+    np.testing.assert_array_equal(model.predict(df[["x3", "x1", "x2"]]), model.predict(X))  # by name
+    twice = pd.DataFrame(X, columns=["a", "a", "b"])
+    for call in (lambda: Model().fit(twice, y, epochs=1, verbose=0), lambda: model.predict(twice)):
+        with pytest.raises(dp.DataError, match=r"^X's columns name 'a' twice; expected unique column names$"):
+            call()

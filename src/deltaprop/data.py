@@ -128,11 +128,14 @@ def _separator_hint(rows):
     return ""
 
 
-def _has_header(rows):
-    """Is the first row a header? Yes when a column that is numeric below is not numeric in it, or
+def _has_header(rows, names=None):
+    """Is the first row a header? Yes when it holds every one of ``names`` (a model's feature
+    names, "0", "1", ... included), when a column that is numeric below is not numeric in it, or
     when a text column's first value never comes again while the values below it repeat (a name
     like "species" above class labels, even when every feature name is a number)."""
     first = rows[0][1]
+    if names and set(names) <= set(first):
+        return True
     if len(rows) == 1:
         return all(_number(c) is None for c in first)
     second = rows[1][1]
@@ -182,7 +185,7 @@ def load_csv(path, label=None, header="auto", prefer_label=None, drop=(), featur
     rows = _read_rows(path)
     if not rows:
         raise DataError(f"{name}: the file is empty; expected rows of comma-separated values")
-    has_header = _has_header(rows) if header == "auto" else bool(header)
+    has_header = _has_header(rows, features) if header == "auto" else bool(header)
     n_cols = len(rows[0][1])
     names = rows[0][1] if has_header else unnamed(n_cols - 1) + ["label"]
     body = rows[1:] if has_header else rows
@@ -283,7 +286,7 @@ def load_features(path, feature_names, header="auto"):
     if not rows:
         raise DataError(f"{name}: the file is empty; expected rows of comma-separated values")
     n = len(feature_names)
-    has_header = _has_header(rows) if header == "auto" else bool(header)
+    has_header = _has_header(rows, feature_names) if header == "auto" else bool(header)
     if has_header:
         names, body = rows[0][1], rows[1:]
         _check_unique([c for c in names if c in feature_names], rows[0][0], name)
@@ -324,6 +327,9 @@ def as_dataset(X, y=None, feature_names=None, label_name="label"):
     """A :class:`Dataset` from NumPy arrays, lists or pandas objects (DataFrame/Series)."""
     if hasattr(X, "columns"):  # a pandas DataFrame: keep its column names
         feature_names = feature_names or [str(c) for c in X.columns]
+        twice = [c for i, c in enumerate(feature_names) if c in feature_names[:i]]
+        if twice:
+            raise DataError(f"X's columns name {twice[0]!r} twice; expected unique column names")
         X = X.to_numpy()
     if y is not None and hasattr(y, "to_numpy"):
         label_name = str(getattr(y, "name", None) or label_name)

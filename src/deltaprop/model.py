@@ -81,16 +81,17 @@ class Model:
 
     def prepare_X(self, X):
         """Raw features -> network inputs (checks the columns, applies the saved scaler). A
-        DataFrame's columns are taken by name when the model's features have names (other columns
-        are left out; a missing one is an error), an array's by position."""
+        DataFrame's columns are taken by name (other columns are left out; a missing one is an
+        error, unless the model was trained on an array: then by position), an array's by position."""
         data = as_dataset(X, feature_names=None)
         A, want, names = data.X, list(self.feature_names), list(data.feature_names)
-        if hasattr(X, "columns") and want != unnamed(len(want)) and names != want:
+        if hasattr(X, "columns") and names != want:
             missing = [f for f in want if f not in names]
-            if missing:
+            if not missing:
+                A = A[:, [names.index(f) for f in want]]
+            elif want != unnamed(len(want)):  # (a model trained on an array takes a frame's columns by position)
                 raise DataError(f"X has no column(s) {names_text(missing)}; the model needs: {names_text(want)}; "
                                 f"columns are: {names_text(names)}")
-            A = A[:, [names.index(f) for f in want]]
         if A.shape[1] != len(want):
             raise DataError(f"expected {len(want)} features ({names_text(want)}); received {A.shape[1]}")
         return self.scaler.transform(A).astype(self.network.dtype)
