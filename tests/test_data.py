@@ -271,6 +271,8 @@ def test_a_comma_at_the_end_of_every_line_is_not_a_column(tmp_path):
     assert data.feature_names == ["a", "b"] and data.label_name == "label" and list(data.y) == ["x", "y", "x"]
     np.testing.assert_array_equal(load_csv(path, label="label").X, [[1, 2], [3, 4], [5, 6]])
     np.testing.assert_array_equal(load_features(path, ["a", "b"]), [[1, 2], [3, 4], [5, 6]])
+    (tmp_path / "below.csv").write_text("a,b,label\n1,2,x,\n3,4,y,\n5,6,x,\n")  # only the lines below the header
+    assert load_csv(tmp_path / "below.csv").X.tolist() == [[1, 2], [3, 4], [5, 6]]
     (tmp_path / "named.csv").write_text("a,b,label,note\n1,2,x,\n3,4,y,\n")  # a named column stays, empty or not
     assert load_csv(tmp_path / "named.csv", label="label", drop=["note"]).feature_names == ["a", "b"]
 

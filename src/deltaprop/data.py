@@ -116,6 +116,8 @@ def _parse_rows(raw, name):
         raise DataError(f"{name}, line {start}: unreadable CSV ({exc}){hint}") from None
     if rows and len(rows[0][1]) > 1 and all(cells[-1] == "" for _, cells in rows):
         rows = [(line, cells[:-1]) for line, cells in rows]  # a comma that ends every line, the header's too
+    elif len(rows) > 1 and all(cells[-1] == "" and len(cells) == len(rows[0][1]) + 1 for _, cells in rows[1:]):
+        rows = rows[:1] + [(line, cells[:-1]) for line, cells in rows[1:]]  # ... or every line below the header
     return rows
 
 
