@@ -260,9 +260,10 @@ def run_train(args):
     model, kwargs = _resume_settings(model, resume, data, args) if resume else _fresh(args, data)
     if resume and _finished(resume, kwargs):
         history = model.history = History.from_dict(resume["history"])
-        if _early_stopping(model, kwargs) and resume.get("best_params") is not None:
-            for p, best in zip(model.network.weights + model.network.biases, resume["best_params"]):
-                p[...] = best  # the run ended with its best epoch's weights; the checkpoint holds its last
+        best = (resume.get("early_best") or (None, resume.get("best_params")))[1]  # (older checkpoints: the loop's)
+        if _early_stopping(model, kwargs) and best is not None:
+            for p, kept in zip(model.network.weights + model.network.biases, best):
+                p[...] = kept  # the run ended with its best epoch's weights; the checkpoint holds its last
     else:
         callbacks = _train_callbacks(model, checkpoint, kwargs, args.checkpoint_every)
         try:
