@@ -715,3 +715,26 @@ def test_a_header_of_the_models_own_names_is_a_header_even_when_they_are_numbers
     assert outs[0][0] == outs[1][0] == 0 and outs[0][1].count("\n") == 41 and outs[0][1] == outs[1][1]
     expected = model.predict(X)
     assert [line.split(",")[0] for line in outs[0][1].splitlines()[1:]] == [str(v) for v in expected]
+
+
+def test_a_data_row_equal_to_numeric_feature_names_stays_data(tmp_path, capsys):
+    """Features named '0', '1' (a DataFrame's) above 0/1 data: the first row 1,0 is a sample, not
+    a header (it had been dropped and the rest read with the columns swapped)."""
+    pd = pytest.importorskip("pandas")
+    from deltaprop import Model, save
+    X = np.array([[1, 0], [0, 1], [1, 1], [0, 0]] * 10, dtype=float)
+    model = Model(hidden=(3,))
+    model.fit(pd.DataFrame(X), (X[:, 0] > X[:, 1]).astype(int), epochs=3, seed=0, verbose=0)
+    save(model, tmp_path / "m.npz")
+    (tmp_path / "rows.csv").write_text("1,0\n0,1\n1,1\n")
+    code, out, _ = run(capsys, "predict", tmp_path / "m.npz", tmp_path / "rows.csv")
+    assert code == 0 and [line.split(",")[0] for line in out.splitlines()[1:]] == \
+        [str(v) for v in model.predict(np.array([[1, 0], [0, 1], [1, 1]], dtype=float))]
+
+
+def test_evaluate_refuses_a_file_without_header_with_more_features(tmp_path, capsys):
+    (tmp_path / "two.csv").write_text("".join(f"{i},{i % 3},{'ab'[i % 2]}\n" for i in range(12)))
+    assert run(capsys, "train", tmp_path / "two.csv", "--epochs", 1, "--out", tmp_path / "m.npz", "-q")[0] == 0
+    (tmp_path / "three.csv").write_text("1,2,9,a\n2,3,9,b\n")
+    code, _, err = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "three.csv")
+    assert code == 2 and "3 feature columns (x1, x2, x3) besides the label 'label'; the model needs 2 (x1, x2)" in err

@@ -426,3 +426,70 @@ def test_resuming_mid_epoch_needs_the_epoch_finished(data, tmp_path):
     with pytest.raises(dp.ConfigError, match=r"^resume: the checkpoint is 8 steps into epoch 2; expected epochs=2 or more "
                                              r"to finish it; received 1$"):
         fit(resumed, X, y, optimizer=dp.Adam(0.02), resume=checkpoint, epochs=1, **kw)
+
+
+class _CopyAt:
+    """A callback that keeps a copy of the checkpoint file as it stands after ``epoch``'s end."""
+
+    def __init__(self, path, epoch, copy):
+        self.path, self.epoch, self.copy = path, epoch, copy
+
+    def on_train_begin(self, state):
+        pass
+
+    def on_epoch_end(self, state, epoch, logs):
+        if epoch == self.epoch:
+            self.copy.write_bytes(self.path.read_bytes())
+
+    def on_train_end(self, state):
+        pass
+
+
+@pytest.mark.parametrize("monitor", ["val_loss", "val_accuracy"])
+def test_a_checkpoint_listed_before_early_stopping_resumes_with_the_best_weights(data, tmp_path, monitor):
+    """Checkpoint(every=1) before EarlyStopping: the file of the best epoch is written before
+    EarlyStopping has seen that epoch; resumed from it, the best weights are the network's own."""
+    from deltaprop.callbacks import Checkpoint, EarlyStopping
+    X, y = data
+    kw = dict(epochs=8, batch_size=7, optimizer="adam", learning_rate=0.5, loss="cross_entropy", seed=3, verbose=0,
+              validation_fraction=0.25)
+    reference = new_net()
+    whole = reference.fit(X, y, callbacks=[EarlyStopping(monitor=monitor, patience=100)], **kw)
+    best = whole.best_epoch
+    ck, at_best = tmp_path / "ck.npz", tmp_path / "best.npz"
+    new_net().fit(X, y, callbacks=[Checkpoint(ck), _CopyAt(ck, best, at_best), EarlyStopping(monitor=monitor, patience=100)],
+                  **kw)
+    resumed, checkpoint = load_checkpoint(at_best)
+    again = resumed.fit(X, y, resume=checkpoint, callbacks=[EarlyStopping(monitor=monitor, patience=100)], **kw)
+    assert again.best_epoch == best and best < 8
+    _same_weights(resumed, reference)
+
+
+def test_a_checkpoint_written_after_a_freeze_in_the_same_epoch_resumes_exactly(data, tmp_path):
+    from deltaprop.callbacks import Callback, Checkpoint
+
+    class FreezeAt3(Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            if epoch == 3:
+                state.net.freeze(1)
+    X, y = data
+    kw = dict(epochs=6, batch_size=8, optimizer="adam", learning_rate=0.02, loss="cross_entropy", seed=4, verbose=0)
+    reference = new_net()
+    reference.fit(X, y, callbacks=[FreezeAt3()], **kw)
+    ck, at3 = tmp_path / "ck.npz", tmp_path / "at3.npz"
+    new_net().fit(X, y, callbacks=[FreezeAt3(), Checkpoint(ck), _CopyAt(ck, 3, at3)], **kw)
+    resumed, checkpoint = load_checkpoint(at3)  # (its optimizer state was the unfrozen network's: refused to load)
+    resumed.fit(X, y, resume=checkpoint, **kw)
+    _same_weights(resumed, reference)
+
+
+def test_resuming_with_fewer_epochs_than_trained_is_refused(data, tmp_path):
+    from deltaprop.callbacks import Checkpoint
+    X, y = data
+    kw = dict(batch_size=8, optimizer="adam", learning_rate=0.02, loss="cross_entropy", seed=4, verbose=0)
+    new_net().fit(X, y, epochs=6, callbacks=[Checkpoint(tmp_path / "ck.npz")], **kw)
+    resumed, checkpoint = load_checkpoint(tmp_path / "ck.npz")
+    with pytest.raises(dp.ConfigError, match=r"^resume: the checkpoint's run has trained 6 epochs; expected epochs=6 or "
+                                             r"more; received 3$"):
+        resumed.fit(X, y, epochs=3, resume=checkpoint, **kw)
+    assert resumed.fit(X, y, epochs=6, resume=checkpoint, **kw).epoch[-1] == 6  # finished: nothing left

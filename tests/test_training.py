@@ -386,7 +386,7 @@ def test_model_warns_when_a_class_has_no_training_row():
     X = np.arange(40.0).reshape(-1, 1)
     y = np.array(["a", "b"] * 19 + ["c", "c"])
     with pytest.warns(UserWarning, match=r"^1 of 3 classes has no training row after 36 of 40 rows were held out for "
-                                         r"validation \(c\); the network cannot learn them: hold out fewer rows$"):
+                                         r"validation \(c\); the network cannot learn it: hold out fewer rows$"):
         Model().fit(X, y, epochs=1, batch_size=None, validation_fraction=0.9, seed=0, verbose=0)
     import warnings
     with warnings.catch_warnings():
@@ -406,5 +406,7 @@ def test_frames_named_like_unnamed_columns_and_frames_with_a_name_twice():
     np.testing.assert_array_equal(model.predict(df[["x3", "x1", "x2"]]), model.predict(X))  # by name
     twice = pd.DataFrame(X, columns=["a", "a", "b"])
     for call in (lambda: Model().fit(twice, y, epochs=1, verbose=0), lambda: model.predict(twice)):
-        with pytest.raises(dp.DataError, match=r"^X's columns name 'a' twice; expected unique column names$"):
+        with pytest.raises(dp.DataError, match=r"^the feature names \(X's columns\) name 'a' twice; expected unique names$"):
             call()
+    with pytest.raises(dp.DataError, match=r"name 'b' twice"):
+        Model().fit(X, y, feature_names=["a", "b", "b"], epochs=1, verbose=0)

@@ -55,9 +55,21 @@ class EarlyStopping(Callback):
         if self.monitor in past:  # a resumed run: take up the count where it stopped
             for epoch, logs in zip(state.history.epoch, _rows(past)):
                 self._track(epoch, logs, None)
-            kept = state.early_best  # the checkpoint's copy of the best epoch's weights
-            if self.restore_best_weights and kept is not None and kept[0] == self.best_epoch:
-                self.best_params = kept[1]
+            if self.restore_best_weights:
+                self.best_params = self._kept(state)
+
+    def _kept(self, state):
+        """The best epoch's weights of a resumed run: the checkpoint's copy; the network's own when
+        the checkpoint was written at that epoch's end (before this callback's turn); or the loop's
+        lowest val_loss weights when that is the same epoch (checkpoints without a copy)."""
+        kept, done = state.early_best, state.history.epoch[-1] if state.history.epoch else None
+        if kept is not None and kept[0] == self.best_epoch:
+            return kept[1]
+        if self.best_epoch == done and not state.skip:
+            return [p.copy() for p in state.net.weights + state.net.biases]
+        if self.best_epoch == state.history.best_epoch:
+            return state.best_params
+        return None
 
     def _score(self, logs):
         if self.monitor not in logs:

@@ -643,7 +643,7 @@ def _align(data, model):
     from .data import names_text, unnamed
     names, want = list(data.feature_names), list(model.feature_names)
     missing = [f for f in want if f not in names]
-    if not missing:
+    if not missing and (names != unnamed(len(names)) or len(names) == len(want)):  # (no header: all, in order)
         return data.X[:, [names.index(f) for f in want]]
     if names != unnamed(len(names)) and want != unnamed(len(want)):
         raise DataError(f"{data.source}: no column(s) {names_text(missing)}; the model needs: {names_text(want)}; "

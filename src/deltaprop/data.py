@@ -131,13 +131,17 @@ def _separator_hint(rows):
 
 
 def _has_header(rows, names=None):
-    """Is the first row a header? Yes when it holds every one of ``names`` (a model's feature
-    names, "0", "1", ... included), when a column that is numeric below is not numeric in it, or
-    when a text column's first value never comes again while the values below it repeat (a name
-    like "species" above class labels, even when every feature name is a number)."""
+    """Is the first row a header? Yes when it holds all of ``names`` (a model's feature names;
+    names that are whole numbers, as "0", "1" of a DataFrame, only above data that is not all
+    whole numbers: a row 1,0 of 0/1 data stays data), when a column that is numeric below is not
+    numeric in it, or when a text column's first value never comes again while the values below
+    it repeat (a name like "species" above class labels, even when every feature name is a
+    number)."""
     first = rows[0][1]
     if names and set(names) <= set(first):
-        return True
+        if not all(_is_integer(c) for c in names) or any(
+                _number(c) is not None and not _is_integer(c) for _, cells in rows[1:] for c in cells):
+            return True
     if len(rows) == 1:
         return all(_number(c) is None for c in first)
     second = rows[1][1]
@@ -329,10 +333,10 @@ def as_dataset(X, y=None, feature_names=None, label_name="label"):
     """A :class:`Dataset` from NumPy arrays, lists or pandas objects (DataFrame/Series)."""
     if hasattr(X, "columns"):  # a pandas DataFrame: keep its column names
         feature_names = feature_names or [str(c) for c in X.columns]
-        twice = [c for i, c in enumerate(feature_names) if c in feature_names[:i]]
-        if twice:
-            raise DataError(f"X's columns name {twice[0]!r} twice; expected unique column names")
         X = X.to_numpy()
+    twice = [c for i, c in enumerate(feature_names or []) if c in feature_names[:i]]
+    if twice:
+        raise DataError(f"the feature names (X's columns) name {twice[0]!r} twice; expected unique names")
     if y is not None and hasattr(y, "to_numpy"):
         label_name = str(getattr(y, "name", None) or label_name)
         y = y.to_numpy()

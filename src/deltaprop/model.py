@@ -286,7 +286,7 @@ def _warn_unseen_classes(classes, y, held_out):
     if missing:
         rows = f"after {held_out} of {held_out + len(y)} rows were held out for validation" if held_out else "in y"
         warnings.warn(f"{len(missing)} of {len(classes)} classes {'has' if len(missing) == 1 else 'have'} no training row {rows} "
-                      f"({names_text([str(c) for c in missing])}); the network cannot learn them"
+                      f"({names_text([str(c) for c in missing])}); the network cannot learn {'it' if len(missing) == 1 else 'them'}"
                       f"{': hold out fewer rows' if held_out else ''}", UserWarning, stacklevel=3)
 
 

@@ -345,6 +345,9 @@ def _resume(state, checkpoint):
     if state.skip and state.epochs <= int(point["epoch"]):
         raise ConfigError(f"resume: the checkpoint is {state.skip} steps into epoch {int(point['epoch']) + 1}; "
                           f"expected epochs={int(point['epoch']) + 1} or more to finish it; received {state.epochs}")
+    if state.epochs < int(point["epoch"]):
+        raise ConfigError(f"resume: the checkpoint's run has trained {int(point['epoch'])} epochs; expected "
+                          f"epochs={int(point['epoch'])} or more; received {state.epochs}")
     state.best_params = checkpoint.get("best_params")
     state.early_best = checkpoint.get("early_best")
     return int(point["epoch"])
@@ -429,10 +432,7 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
     epoch = initial_epoch
     try:
         while epoch < state.epochs:
-            if _frozen(net) != state.frozen:  # a callback froze or unfroze parameters; the trainers read them once,
-                state.frozen = state.optimizer.trained = _frozen(net)  # and the optimizer's state was theirs
-                state.optimizer.reset()
-                state.compiled, state.batched = state.trainers()
+            _follow_freezes(state)
             if lr_schedule is not None:
                 state.optimizer.learning_rate = _scheduled_rate(lr_schedule, epoch, lr0)
             if state.compiled is not None and not state.skip:  # (a resumed mid-epoch start runs in NumPy)
@@ -448,6 +448,7 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
                     state.best_params = best or [p.copy() for p in net.weights + net.biases]
                 for cb in callbacks:
                     cb.on_epoch_end(state, epoch, logs)
+                    _follow_freezes(state)  # (before a Checkpoint after it saves the optimizer)
             if error is not None:
                 raise error
             if state.interrupt:
@@ -544,6 +545,15 @@ def _result(state):
 def _frozen(net):
     """Which parameters each layer holds fixed."""
     return [frozenset(layer.frozen) for layer in net.layers]
+
+
+def _follow_freezes(state):
+    """After a callback froze or unfroze parameters: the optimizer's state was for the others, so
+    it starts afresh, and the compiled trainers, which read the frozen flags once, are made anew."""
+    if _frozen(state.net) != state.frozen:
+        state.frozen = state.optimizer.trained = _frozen(state.net)
+        state.optimizer.reset()
+        state.compiled, state.batched = state.trainers()
 
 
 def _restore(net, params):
