@@ -717,9 +717,10 @@ def test_a_header_of_the_models_own_names_is_a_header_even_when_they_are_numbers
     assert [line.split(",")[0] for line in outs[0][1].splitlines()[1:]] == [str(v) for v in expected]
 
 
-def test_a_data_row_equal_to_numeric_feature_names_stays_data(tmp_path, capsys):
-    """Features named '0', '1' (a DataFrame's) above 0/1 data: the first row 1,0 is a sample, not
-    a header (it had been dropped and the rest read with the columns swapped)."""
+def test_a_first_row_that_may_be_numeric_feature_names_or_data_is_asked_about(tmp_path, capsys):
+    """Features named '0', '1' (a DataFrame's) above 0/1 data: the first row 1,0 may be a header or
+    a sample (it had been taken for a header, dropped, and the rest read with the columns swapped);
+    the command asks, and takes --no-header or --header."""
     pd = pytest.importorskip("pandas")
     from deltaprop import Model, save
     X = np.array([[1, 0], [0, 1], [1, 1], [0, 0]] * 10, dtype=float)
@@ -727,9 +728,16 @@ def test_a_data_row_equal_to_numeric_feature_names_stays_data(tmp_path, capsys):
     model.fit(pd.DataFrame(X), (X[:, 0] > X[:, 1]).astype(int), epochs=3, seed=0, verbose=0)
     save(model, tmp_path / "m.npz")
     (tmp_path / "rows.csv").write_text("1,0\n0,1\n1,1\n")
-    code, out, _ = run(capsys, "predict", tmp_path / "m.npz", tmp_path / "rows.csv")
+    code, out, err = run(capsys, "predict", tmp_path / "m.npz", tmp_path / "rows.csv")
+    assert code == 2 and err == (f"deltaprop: error: {tmp_path / 'rows.csv'}: the first line (1, 0) holds the model's "
+                                 f"feature names, which are whole numbers, above whole numbers: it may be the column "
+                                 f"names or a row of data; say which with --header or --no-header (header=True or False)\n")
+    code, out, _ = run(capsys, "predict", tmp_path / "m.npz", tmp_path / "rows.csv", "--no-header")
     assert code == 0 and [line.split(",")[0] for line in out.splitlines()[1:]] == \
         [str(v) for v in model.predict(np.array([[1, 0], [0, 1], [1, 1]], dtype=float))]
+    code, out, _ = run(capsys, "predict", tmp_path / "m.npz", tmp_path / "rows.csv", "--header")  # 1,0: by name
+    assert code == 0 and [line.split(",")[0] for line in out.splitlines()[1:]] == \
+        [str(v) for v in model.predict(np.array([[1, 0], [1, 1]], dtype=float))]
 
 
 def test_evaluate_refuses_a_file_without_header_with_more_features(tmp_path, capsys):

@@ -130,18 +130,21 @@ def _separator_hint(rows):
     return ""
 
 
-def _has_header(rows, names=None):
+def _has_header(rows, names=None, name=None):
     """Is the first row a header? Yes when it holds all of ``names`` (a model's feature names;
     names that are whole numbers, as "0", "1" of a DataFrame, only above data that is not all
-    whole numbers: a row 1,0 of 0/1 data stays data), when a column that is numeric below is not
-    numeric in it, or when a text column's first value never comes again while the values below
-    it repeat (a name like "species" above class labels, even when every feature name is a
-    number)."""
+    whole numbers: above whole numbers such a row could be data too, and file ``name`` is refused
+    until the caller says which), when a column that is numeric below is not numeric in it, or
+    when a text column's first value never comes again while the values below it repeat (a name
+    like "species" above class labels, even when every feature name is a number)."""
     first = rows[0][1]
     if names and set(names) <= set(first):
         if not all(_is_integer(c) for c in names) or any(
                 _number(c) is not None and not _is_integer(c) for _, cells in rows[1:] for c in cells):
             return True
+        raise DataError(f"{name}: the first line ({names_text(first)}) holds the model's feature names, which are "
+                        f"whole numbers, above whole numbers: it may be the column names or a row of data; "
+                        f"say which with --header or --no-header (header=True or False)")
     if len(rows) == 1:
         return all(_number(c) is None for c in first)
     second = rows[1][1]
@@ -191,7 +194,7 @@ def load_csv(path, label=None, header="auto", prefer_label=None, drop=(), featur
     rows = _read_rows(path)
     if not rows:
         raise DataError(f"{name}: the file is empty; expected rows of comma-separated values")
-    has_header = _has_header(rows, features) if header == "auto" else bool(header)
+    has_header = _has_header(rows, features, name) if header == "auto" else bool(header)
     n_cols = len(rows[0][1])
     names = rows[0][1] if has_header else unnamed(n_cols - 1) + ["label"]
     body = rows[1:] if has_header else rows
@@ -292,7 +295,7 @@ def load_features(path, feature_names, header="auto"):
     if not rows:
         raise DataError(f"{name}: the file is empty; expected rows of comma-separated values")
     n = len(feature_names)
-    has_header = _has_header(rows, feature_names) if header == "auto" else bool(header)
+    has_header = _has_header(rows, feature_names, name) if header == "auto" else bool(header)
     if has_header:
         names, body = rows[0][1], rows[1:]
         _check_unique([c for c in names if c in feature_names], rows[0][0], name)
