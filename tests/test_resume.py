@@ -493,3 +493,45 @@ def test_resuming_with_fewer_epochs_than_trained_is_refused(data, tmp_path):
                                              r"more; received 3$"):
         resumed.fit(X, y, epochs=3, resume=checkpoint, **kw)
     assert resumed.fit(X, y, epochs=6, resume=checkpoint, **kw).epoch[-1] == 6  # finished: nothing left
+
+
+@pytest.mark.parametrize("lr,first", [(0.02, 6), (0.1, 1), (0.1, 3), (0.1, 4), (0.05, 2)])
+def test_a_resumed_run_resumed_again_keeps_early_stoppings_best(data, tmp_path, lr, first):
+    """Resume from epoch `first`'s file (Checkpoint before EarlyStopping), write checkpoints
+    again, resume from the next epoch's file: the weights of one uninterrupted run (the first
+    resume did not put the best weights it took into its own checkpoints)."""
+    from deltaprop.callbacks import Checkpoint, EarlyStopping
+    X, y = data
+    kw = dict(epochs=14, batch_size=8, optimizer="adam", learning_rate=lr, loss="cross_entropy", seed=3, verbose=0,
+              validation_fraction=0.25, engine="numpy")
+    stop = lambda: EarlyStopping(monitor="val_accuracy", patience=3)  # noqa: E731
+    reference = new_net()
+    reference.fit(X, y, callbacks=[stop()], **kw)
+    ck, one, two = tmp_path / "ck.npz", tmp_path / "one.npz", tmp_path / "two.npz"
+    new_net().fit(X, y, callbacks=[Checkpoint(ck), _CopyAt(ck, first, one), stop()], **kw)
+    net, checkpoint = load_checkpoint(one)
+    net.fit(X, y, resume=checkpoint, callbacks=[Checkpoint(ck), _CopyAt(ck, first + 1, two), stop()], **kw)
+    if two.exists():  # (else the resumed run stopped where the uninterrupted one did, at once)
+        net, checkpoint = load_checkpoint(two)
+        net.fit(X, y, resume=checkpoint, callbacks=[stop()], **kw)
+    _same_weights(net, reference)
+
+
+def test_resuming_a_run_that_stopped_early_trains_nothing(data, tmp_path):
+    from deltaprop.callbacks import Callback, Checkpoint, EarlyStopping
+    X, y = data
+    kw = dict(epochs=40, batch_size=8, optimizer="adam", learning_rate=0.5, loss="cross_entropy", seed=3, verbose=0,
+              validation_fraction=0.25)
+    first = new_net()
+    history = first.fit(X, y, callbacks=[EarlyStopping(patience=2), Checkpoint(tmp_path / "ck.npz")], **kw)
+    assert history.stopped_early and history.epoch[-1] < 40
+    net, checkpoint = load_checkpoint(tmp_path / "ck.npz")
+    again = net.fit(X, y, resume=checkpoint, callbacks=[EarlyStopping(patience=2)], **kw)
+    assert again.epoch == history.epoch and again.best_epoch == history.best_epoch
+    _same_weights(net, first)
+
+    class FreezeAtEnd(Callback):
+        def on_train_end(self, state):
+            state.net.freeze(1)
+    new_net().fit(X, y, callbacks=[FreezeAtEnd(), Checkpoint(tmp_path / "fe.npz")], **{**kw, "epochs": 2})
+    load_checkpoint(tmp_path / "fe.npz")  # its optimizer state fits the frozen network (it could not be loaded)

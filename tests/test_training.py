@@ -410,3 +410,13 @@ def test_frames_named_like_unnamed_columns_and_frames_with_a_name_twice():
             call()
     with pytest.raises(dp.DataError, match=r"name 'b' twice"):
         Model().fit(X, y, feature_names=["a", "b", "b"], epochs=1, verbose=0)
+
+
+def test_feature_names_may_be_any_sequence():
+    pd = pytest.importorskip("pandas")
+    from deltaprop.model import Model
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    for names in (pd.Index(["a", "b"]), np.array(["a", "b"]), ("a", "b")):
+        model = Model(hidden=(3,))
+        model.fit(X, [0, 1] * 10, epochs=1, verbose=0, feature_names=names)
+        assert model.feature_names == ["a", "b"]

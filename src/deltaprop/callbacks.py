@@ -57,6 +57,9 @@ class EarlyStopping(Callback):
                 self._track(epoch, logs, None)
             if self.restore_best_weights:
                 self.best_params = self._kept(state)
+                if self.best_params is not None:  # and in the checkpoints this run writes
+                    state.early_best = (self.best_epoch, self.best_params)
+            self._out_of_patience(state)  # (a checkpoint written before this callback's turn at an epoch's end)
 
     def _kept(self, state):
         """The best epoch's weights of a resumed run: the checkpoint's copy; the network's own when
@@ -93,6 +96,9 @@ class EarlyStopping(Callback):
         if self._track(epoch, logs, state.net):
             state.early_best = (epoch, self.best_params) if self.best_params is not None else None
             return
+        self._out_of_patience(state)
+
+    def _out_of_patience(self, state):
         if self.wait >= self.patience:
             state.stop = True
             state.history.stopped_early = True

@@ -337,7 +337,8 @@ def as_dataset(X, y=None, feature_names=None, label_name="label"):
     if hasattr(X, "columns"):  # a pandas DataFrame: keep its column names
         feature_names = feature_names or [str(c) for c in X.columns]
         X = X.to_numpy()
-    twice = [c for i, c in enumerate(feature_names or []) if c in feature_names[:i]]
+    names = [] if feature_names is None else list(feature_names)
+    twice = [c for i, c in enumerate(names) if c in names[:i]]
     if twice:
         raise DataError(f"the feature names (X's columns) name {twice[0]!r} twice; expected unique names")
     if y is not None and hasattr(y, "to_numpy"):

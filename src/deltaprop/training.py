@@ -350,7 +350,7 @@ def _resume(state, checkpoint):
                           f"epochs={int(point['epoch'])} or more; received {state.epochs}")
     state.best_params = checkpoint.get("best_params")
     state.early_best = checkpoint.get("early_best")
-    return int(point["epoch"])
+    return state.epochs if state.history.stopped_early else int(point["epoch"])  # (stopped early: nothing left)
 
 
 def _check_optimizer_state(opt, net, what, same_count=True, hint="use a new optimizer, or call its reset()"):
@@ -431,7 +431,7 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         cb.on_train_begin(state)
     epoch = initial_epoch
     try:
-        while epoch < state.epochs:
+        while epoch < state.epochs and not state.stop:  # (a callback may stop before the first epoch)
             _follow_freezes(state)
             if lr_schedule is not None:
                 state.optimizer.learning_rate = _scheduled_rate(lr_schedule, epoch, lr0)
@@ -471,6 +471,7 @@ def _loop(state, X, Y, loss, l2, batch_size, shuffle, lr_schedule, validation_da
         state.history.stop_reason = state.stop_reason or "completed"
         for cb in callbacks:
             cb.on_train_end(state)
+            _follow_freezes(state)
         if lr_schedule is not None:
             state.optimizer.learning_rate = lr0  # the schedule's rates were this fit's; the optimizer keeps its own
     return _result(state)
