@@ -114,7 +114,9 @@ class Checkpoint(Callback):
 
     A checkpoint holds the model (or network), the optimizer's state, the random generator's state
     and the History, so ``fit(..., resume=...)`` continues to the very weights an uninterrupted run
-    reaches. It is written when training is interrupted by Ctrl-C too (after a whole step).
+    reaches. It is written when training is interrupted by Ctrl-C too (after a whole step). List it
+    after your own callbacks that change the network at an epoch's end (a freeze, a new learning
+    rate): it saves what they did only if they ran before it.
     """
 
     def __init__(self, path, every=1):
