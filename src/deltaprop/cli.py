@@ -640,14 +640,11 @@ def _align(data, model):
     """The dataset's feature columns in the model's order: by name when the file has them all
     (other columns are left out, as predict does); by position when the file has no header or the
     model no names; else an error (a missing name is never read by position)."""
-    from .data import names_text, unnamed
+    from .data import names_text, pick_columns, unnamed
     names, want = list(data.feature_names), list(model.feature_names)
-    missing = [f for f in want if f not in names]
-    if not missing and (names != unnamed(len(names)) or len(names) == len(want)):  # (no header: all, in order)
-        return data.X[:, [names.index(f) for f in want]]
-    if names != unnamed(len(names)) and want != unnamed(len(want)):
-        raise DataError(f"{data.source}: no column(s) {names_text(missing)}; the model needs: {names_text(want)}; "
-                        f"columns are: {names_text(names + [data.label_name])}")
+    header, named = names != unnamed(len(names)), want != unnamed(len(want))
+    if (set(want) <= set(names) and (header or len(names) == len(want))) or (header and named):  # (no header: all, in order)
+        return data.X[:, pick_columns(names, want, f"{data.source}: ", names + [data.label_name])]
     if len(names) != len(want):
         raise DataError(f"{data.source}: {count(len(names), 'feature column')} ({names_text(names)}) besides the label "
                         f"{data.label_name!r}; the model needs {len(want)} ({names_text(want)})")

@@ -286,6 +286,17 @@ def unnamed(n):
     return [f"x{i + 1}" for i in range(n)]
 
 
+def pick_columns(names, want, where, columns=None, hint=""):
+    """The indices of ``want`` (a model's feature names) among ``names``. A missing one is an error
+    that names it, the model's names and the columns there are (``columns``, default ``names``);
+    ``where`` starts it ("data.csv: ", "X has ")."""
+    missing = [f for f in want if f not in names]
+    if missing:
+        raise DataError(f"{where}no column(s) {names_text(missing)}; the model needs: {names_text(want)}; "
+                        f"columns are: {names_text(names if columns is None else columns)}{hint}")
+    return [names.index(f) for f in want]
+
+
 def load_features(path, feature_names, header="auto"):
     """Feature rows for prediction: columns picked by name when the file has a header and the
     model's features have names, else by position (a trailing label column, if present, is
@@ -299,14 +310,10 @@ def load_features(path, feature_names, header="auto"):
     if has_header:
         names, body = rows[0][1], rows[1:]
         _check_unique([c for c in names if c in feature_names], rows[0][0], name)
-        missing = [f for f in feature_names if f not in names]
-        if missing and list(feature_names) == unnamed(n) and len(names) in (n, n + 1):
+        if list(feature_names) == unnamed(n) and not set(feature_names) <= set(names) and len(names) in (n, n + 1):
             cols = list(range(n))  # a model trained without column names: by position
-        elif missing:
-            raise DataError(f"{name}: no column(s) {names_text(missing)}; the model needs: {names_text(feature_names)}; "
-                            f"columns are: {names_text(names)}{_separator_hint(rows)}")
         else:
-            cols = [names.index(f) for f in feature_names]
+            cols = pick_columns(names, feature_names, f"{name}: ", hint=_separator_hint(rows))
     else:
         body, width = rows, len(rows[0][1])
         if width not in (n, n + 1):

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .data import Scaler, as_dataset, detect_task, names_text, unnamed
+from .data import Scaler, as_dataset, detect_task, names_text, pick_columns, unnamed
 from .errors import ConfigError, DataError
 from .network import Network
 from .training import accuracy, choose_task, fit, regression_metrics, validation_pair
@@ -85,13 +85,8 @@ class Model:
         error, unless the model was trained on an array: then by position), an array's by position."""
         data = as_dataset(X, feature_names=None)
         A, want, names = data.X, list(self.feature_names), list(data.feature_names)
-        if hasattr(X, "columns") and names != want:
-            missing = [f for f in want if f not in names]
-            if not missing:
-                A = A[:, [names.index(f) for f in want]]
-            elif want != unnamed(len(want)):  # (a model trained on an array takes a frame's columns by position)
-                raise DataError(f"X has no column(s) {names_text(missing)}; the model needs: {names_text(want)}; "
-                                f"columns are: {names_text(names)}")
+        if hasattr(X, "columns") and names != want and (set(want) <= set(names) or want != unnamed(len(want))):
+            A = A[:, pick_columns(names, want, "X has ")]  # (a model trained on an array: a frame by position)
         if A.shape[1] != len(want):
             raise DataError(f"expected {len(want)} features ({names_text(want)}); received {A.shape[1]}")
         return self.scaler.transform(A).astype(self.network.dtype)
